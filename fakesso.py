@@ -1,0 +1,439 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The ssocreds authors
+"""A fake AWS IAM Identity Center (portal + OIDC) on loopback, for tests and
+the demo.  Standard library only.
+
+    python3 fakesso.py demo     # run the ssocreds CLI against it, no AWS needed
+    python3 fakesso.py serve    # serve until Ctrl-C, printing its URL
+
+In code::
+
+    with FakeIdentityCenter() as fake:
+        fake.add_token("my-access-token")
+        os.environ["AWS_ENDPOINT_URL_SSO"] = fake.url
+        ...
+        fake.calls["GetRoleCredentials"]   # how many requests arrived
+
+It speaks the wire formats in the project's wire.md: GetRoleCredentials,
+ListAccounts, ListAccountRoles, Logout (portal) and CreateToken (OIDC), with
+knobs for faults (scripted error responses, delays) and request counting.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from socketserver import ThreadingMixIn
+from urllib.parse import parse_qs, urlsplit
+
+_OPERATIONS = {
+    ("GET", "/federation/credentials"): "GetRoleCredentials",
+    ("GET", "/assignment/accounts"): "ListAccounts",
+    ("GET", "/assignment/roles"): "ListAccountRoles",
+    ("POST", "/logout"): "Logout",
+    ("POST", "/token"): "CreateToken",
+}
+
+_PORTAL_ERROR_TYPE = "com.amazonaws.switchboard.portal#%s"
+_OIDC_ERROR_STATUS = {"InvalidClientException": 401,
+                      "InternalServerException": 500}
+_OIDC_OAUTH_CODES = {
+    "AuthorizationPendingException": "authorization_pending",
+    "SlowDownException": "slow_down",
+    "ExpiredTokenException": "expired_token",
+    "AccessDeniedException": "access_denied",
+    "InvalidGrantException": "invalid_grant",
+    "InvalidClientException": "invalid_client",
+    "UnauthorizedClientException": "unauthorized_client",
+    "InvalidRequestException": "invalid_request",
+    "InternalServerException": "server_error",
+}
+
+
+class _Server(ThreadingMixIn, HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class Response(object):
+    """A scripted response: status, headers, body (bytes/str/JSON-able)."""
+
+    def __init__(self, status, body=b"", headers=None, delay=0.0):
+        self.status = status
+        self.headers = dict(headers or {})
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            self.headers.setdefault("Content-Type", "application/json")
+        self.body = body.encode("utf-8") if isinstance(body, str) else body
+        self.delay = delay
+
+
+class FakeIdentityCenter(object):
+    """The fake service.  Attributes tests may set or read:
+
+    - ``credential_lifetime`` (s) of issued role credentials, default 3600;
+    - ``token_lifetime`` (s) of access tokens from CreateToken, default 3600;
+    - ``rotate_refresh_tokens``: CreateToken returns a new refresh token;
+    - ``delays[operation]``: seconds to wait before answering;
+    - ``calls[operation]``: requests received; ``requests``: every request as
+      (operation, method, path, headers, body);
+    - ``accounts``: {account_id: {"name", "email", "roles": [...]}} and
+      ``page_size`` for the list operations.
+    """
+
+    def __init__(self, host="127.0.0.1", port=0):
+        self.host = host
+        self.port = port
+        self.credential_lifetime = 3600
+        self.token_lifetime = 3600
+        self.rotate_refresh_tokens = True
+        self.page_size = 2
+        self.accounts = {"111122223333": {"name": "dev",
+                                          "email": "dev@example.com",
+                                          "roles": ["ReadOnly", "Admin"]}}
+        self.delays = {}
+        self.calls = {}
+        self.requests = []
+        self._tokens = set()
+        self._refresh_tokens = {}  # refresh token -> client id
+        self._clients = {}  # client id -> client secret
+        self._scripted = {}  # operation -> [Response]
+        self._lock = threading.Lock()
+        self._serial = 0
+        self._server = None
+
+    # -- setup --
+
+    def add_token(self, access_token):
+        """Accept ``access_token`` at the portal."""
+        with self._lock:
+            self._tokens.add(access_token)
+
+    def revoke_token(self, access_token):
+        with self._lock:
+            self._tokens.discard(access_token)
+
+    def add_client(self, client_id, client_secret):
+        with self._lock:
+            self._clients[client_id] = client_secret
+
+    def add_refresh_token(self, refresh_token, client_id, client_secret):
+        """Accept ``refresh_token`` from that client registration."""
+        with self._lock:
+            self._clients[client_id] = client_secret
+            self._refresh_tokens[refresh_token] = client_id
+
+    def script(self, operation, *responses):
+        """Answer the next requests for ``operation`` with ``responses``."""
+        with self._lock:
+            self._scripted.setdefault(operation, []).extend(responses)
+
+    def fail(self, operation, status, code, message="scripted failure",
+             times=1, headers=None):
+        """Make ``operation`` fail ``times`` times with an AWS-style error."""
+        for _ in range(times):
+            self.script(operation, _error(operation, status, code, message,
+                                          headers))
+
+    # -- lifecycle --
+
+    @property
+    def url(self):
+        return "http://%s:%d" % (self.host, self._server.server_address[1])
+
+    def start(self):
+        fake = self
+
+        class Handler(_Handler):
+            service = fake
+
+        self._server = _Server((self.host, self.port), Handler)
+        thread = threading.Thread(target=self._server.serve_forever,
+                                  kwargs={"poll_interval": 0.05})
+        thread.daemon = True
+        thread.start()
+        return self
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    # -- request handling --
+
+    def _next_serial(self):
+        with self._lock:
+            self._serial += 1
+            return self._serial
+
+    def handle(self, operation, method, path, query, headers, body):
+        with self._lock:
+            self.calls[operation] = self.calls.get(operation, 0) + 1
+            self.requests.append((operation, method, path, dict(headers), body))
+            scripted = self._scripted.get(operation)
+            response = scripted.pop(0) if scripted else None
+        delay = self.delays.get(operation, 0)
+        if response is not None:
+            delay = max(delay, response.delay)
+        if delay:
+            time.sleep(delay)
+        if response is not None:
+            return response
+        handler = getattr(self, "_op_" + operation)
+        return handler(query, headers, body)
+
+    def _bearer(self, headers):
+        token = headers.get("x-amz-sso_bearer_token")
+        with self._lock:
+            return token if token in self._tokens else None
+
+    def _op_GetRoleCredentials(self, query, headers, body):
+        if not self._bearer(headers):
+            return _unauthorized()
+        account, role = query.get("account_id"), query.get("role_name")
+        if not account or not role:
+            return _error("GetRoleCredentials", 400, "InvalidRequestException",
+                          "RoleName and AccountId must be supplied")
+        entry = self.accounts.get(account)
+        if entry is None or role not in entry["roles"]:
+            return _error("GetRoleCredentials", 403, "ForbiddenException",
+                          "No access")
+        n = self._next_serial()
+        expiration = int((time.time() + self.credential_lifetime) * 1000)
+        return Response(200, {"roleCredentials": {
+            "accessKeyId": "ASIAFAKE%012d" % n,
+            "secretAccessKey": "fake-secret-key-%d" % n,
+            "sessionToken": "fake-session-token-%d" % n,
+            "expiration": expiration}})
+
+    def _op_ListAccounts(self, query, headers, body):
+        if not self._bearer(headers):
+            return _unauthorized()
+        items = [{"accountId": k, "accountName": v["name"],
+                  "emailAddress": v["email"]}
+                 for k, v in sorted(self.accounts.items())]
+        return self._page(items, "accountList", query)
+
+    def _op_ListAccountRoles(self, query, headers, body):
+        if not self._bearer(headers):
+            return _unauthorized()
+        entry = self.accounts.get(query.get("account_id"))
+        if entry is None:
+            return _error("ListAccountRoles", 404, "ResourceNotFoundException",
+                          "no such account")
+        items = [{"roleName": r, "accountId": query["account_id"]}
+                 for r in entry["roles"]]
+        return self._page(items, "roleList", query)
+
+    def _page(self, items, key, query):
+        start = int(query.get("next_token") or 0)
+        size = int(query.get("max_result") or self.page_size)
+        result = {key: items[start:start + size]}
+        if start + size < len(items):
+            result["nextToken"] = str(start + size)
+        return Response(200, result)
+
+    def _op_Logout(self, query, headers, body):
+        token = self._bearer(headers)
+        if not token:
+            return _unauthorized()
+        self.revoke_token(token)
+        return Response(200, b"")
+
+    def _op_CreateToken(self, query, headers, body):
+        try:
+            request = json.loads(body.decode("utf-8"))
+        except ValueError:
+            return _error("CreateToken", 400, "InvalidRequestException",
+                          "body is not JSON")
+        with self._lock:
+            secret = self._clients.get(request.get("clientId"))
+        if secret is None or secret != request.get("clientSecret"):
+            return _error("CreateToken", 401, "InvalidClientException",
+                          "unknown client")
+        if request.get("grantType") != "refresh_token":
+            return _error("CreateToken", 400, "UnsupportedGrantTypeException",
+                          "unsupported grant")
+        old = request.get("refreshToken")
+        with self._lock:
+            valid = self._refresh_tokens.get(old) == request["clientId"]
+            if valid and self.rotate_refresh_tokens:
+                del self._refresh_tokens[old]
+        if not valid:
+            return _error("CreateToken", 400, "InvalidGrantException",
+                          "invalid refresh token")
+        n = self._next_serial()
+        access_token = "fake-access-token-%d" % n
+        self.add_token(access_token)
+        result = {"accessToken": access_token, "tokenType": "Bearer",
+                  "expiresIn": self.token_lifetime}
+        if self.rotate_refresh_tokens:
+            result["refreshToken"] = "fake-refresh-token-%d" % n
+            with self._lock:
+                self._refresh_tokens[result["refreshToken"]] = request["clientId"]
+        return Response(200, result)
+
+
+def _error(operation, status, code, message, headers=None):
+    if operation in ("CreateToken", "RegisterClient", "StartDeviceAuthorization"):
+        headers = dict(headers or {})
+        headers.setdefault(
+            "x-amzn-ErrorType",
+            "%s:http://internal.amazon.com/coral/com.amazonaws.sso.oidc/" % code)
+        body = {"error": _OIDC_OAUTH_CODES.get(code, "invalid_request"),
+                "error_description": message}
+    else:
+        body = {"message": message, "__type": _PORTAL_ERROR_TYPE % code}
+    return Response(status, body, headers)
+
+
+def _unauthorized():
+    return _error("GetRoleCredentials", 401, "UnauthorizedException",
+                  "Session token not found or invalid")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    service = None  # type: FakeIdentityCenter
+
+    def log_message(self, *args):
+        pass
+
+    def _dispatch(self, method):
+        parts = urlsplit(self.path)
+        path = parts.path
+        operation = _OPERATIONS.get((method, path))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if operation is None:
+            self._send(Response(404, {"message": "no route %s %s" % (method,
+                                                                    path)}))
+            return
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self._send(self.service.handle(operation, method, path, query, headers,
+                                       body))
+
+    def _send(self, response):
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.send_header("x-amzn-RequestId", "fake-request-id")
+            self.end_headers()
+            self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+
+# -- demo --------------------------------------------------------------------
+
+
+def write_sso_home(home, fake, *, profile="demo", session="demo-session",
+                   account="111122223333", role="ReadOnly"):
+    """Create a throwaway HOME with an sso-session profile and a fresh token.
+
+    Returns the environment (HOME, AWS_CONFIG_FILE, endpoints) to run the
+    ssocreds CLI against ``fake``.
+    """
+    import hashlib
+
+    aws = os.path.join(home, ".aws")
+    cache = os.path.join(aws, "sso", "cache")
+    os.makedirs(cache, mode=0o700)
+    with open(os.path.join(aws, "config"), "w") as f:
+        f.write("[profile %s]\nsso_session = %s\nsso_account_id = %s\n"
+                "sso_role_name = %s\nregion = us-east-1\n\n"
+                "[sso-session %s]\nsso_start_url = https://d-0000000000.awsapps"
+                ".com/start\nsso_region = us-east-1\n" % (
+                    profile, session, account, role, session))
+    token = "demo-access-token"
+    fake.add_token(token)
+    fake.add_refresh_token("demo-refresh-token", "demo-client", "demo-secret")
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    name = hashlib.sha1(session.encode("utf-8")).hexdigest() + ".json"
+    with open(os.path.join(cache, name), "w") as f:
+        json.dump({"startUrl": "https://d-0000000000.awsapps.com/start",
+                   "region": "us-east-1", "accessToken": token,
+                   "expiresAt": expires, "clientId": "demo-client",
+                   "clientSecret": "demo-secret",
+                   "registrationExpiresAt": "2099-01-01T00:00:00Z",
+                   "refreshToken": "demo-refresh-token"}, f)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k.lower() not in (
+               "http_proxy", "https_proxy", "all_proxy")}
+    env.update({"HOME": home, "USERPROFILE": home,
+                "AWS_CONFIG_FILE": os.path.join(aws, "config"),
+                "AWS_SHARED_CREDENTIALS_FILE": os.path.join(aws, "credentials"),
+                "AWS_ENDPOINT_URL_SSO": fake.url,
+                "AWS_ENDPOINT_URL_SSO_OIDC": fake.url})
+    return env
+
+
+def demo():
+    here = os.path.dirname(os.path.abspath(__file__))
+    cli = [sys.executable, os.path.join(here, "ssocreds.py")]
+    with FakeIdentityCenter() as fake, tempfile.TemporaryDirectory() as home:
+        env = write_sso_home(home, fake)
+        print("Fake Identity Center on %s; throwaway HOME %s" % (fake.url, home))
+        print("Profile 'demo' (sso-session 'demo-session') logged in.\n")
+        steps = [
+            ["export", "--profile", "demo"],
+            ["export", "--profile", "demo", "--format", "env"],
+            ["exec", "--profile", "demo", "--", sys.executable, "-c",
+             "import os; print('child sees AWS_ACCESS_KEY_ID=%s, region %s' % "
+             "(os.environ['AWS_ACCESS_KEY_ID'], os.environ['AWS_REGION']))"],
+        ]
+        status = 0
+        for args in steps:
+            shown = " ".join(args[:5]) + (" ..." if len(args) > 5 else "")
+            print("$ ssocreds " + shown)
+            result = subprocess.run(cli + args, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT,
+                                    universal_newlines=True)
+            print(result.stdout.rstrip())
+            print("(exit status %d)\n" % result.returncode)
+            status = status or result.returncode
+        print("Portal calls: %d GetRoleCredentials (the second and third "
+              "commands used ~/.aws/cli/cache)." % fake.calls.get(
+                  "GetRoleCredentials", 0))
+    return status
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["demo"]:
+        return demo()
+    if argv[:1] == ["serve"]:
+        port = int(argv[1]) if len(argv) > 1 else 0
+        with FakeIdentityCenter(port=port) as fake:
+            print(fake.url, flush=True)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                return 0
+    sys.stderr.write("usage: fakesso.py demo | serve [PORT]\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2241 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The ssocreds authors
+"""AWS IAM Identity Center (SSO) credentials from the AWS CLI's token cache.
+
+ssocreds reads the SSO access token that ``aws sso login`` (or ``ssocreds
+login``) cached in ~/.aws/sso/cache, refreshes it with its refresh token when
+the profile uses an sso-session, and exchanges it at the Identity Center portal
+(GetRoleCredentials) for temporary AWS credentials.  It is one file that needs
+only the Python standard library (3.6 or later), for places where boto3 and
+the AWS CLI do not fit.
+
+Library quick start::
+
+    import ssocreds
+    creds = ssocreds.from_profile("dev").retrieve()
+    creds.access_key_id, creds.secret_access_key, creds.session_token
+
+    # or wire the pieces yourself, as the Go package credentials/ssocreds does
+    client = ssocreds.PortalClient("us-east-1")
+    provider = ssocreds.Provider(client, "111122223333", "ReadOnly",
+                                 "https://my-sso-portal.awsapps.com/start")
+    cache = ssocreds.CredentialsCache(provider)
+    cache.retrieve()
+
+Command line quick start::
+
+    ssocreds export --profile dev                 # credential_process JSON
+    eval "$(ssocreds export --profile dev --format env)"
+    ssocreds exec --profile dev -- terraform plan
+
+Files and environment consulted: AWS_CONFIG_FILE (~/.aws/config),
+AWS_PROFILE, ~/.aws/sso/cache, ~/.aws/cli/cache (command line only),
+AWS_SHARED_CREDENTIALS_FILE (write-credentials only), AWS_ENDPOINT_URL_SSO,
+AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
+AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT, AWS_CA_BUNDLE,
+AWS_MAX_ATTEMPTS, AWS_SDK_UA_APP_ID, HTTPS_PROXY and NO_PROXY.
+
+Thread safety: Provider and SSOTokenProvider keep no state between calls and
+may be shared; CredentialsCache is thread-safe and makes one provider call for
+any number of concurrent callers.  Token refreshes and the command line's
+credential cache are serialised across processes with lock files.
+
+Secrets (access and refresh tokens, client secrets, secret keys, session
+tokens) never appear in exception messages, reprs or debug output.
+
+Licensed under the MIT licence (see the header of this file).
+"""
+
+__version__ = "0.1.0"
+__all__ = (
+    "PROVIDER_NAME",
+    "Credentials",
+    "Token",
+    "Error",
+    "ConfigError",
+    "InvalidTokenError",
+    "APIError",
+    "TransportError",
+    "standard_cached_token_filepath",
+    "PortalClient",
+    "OIDCClient",
+    "Provider",
+    "SSOTokenProvider",
+    "CredentialsCache",
+    "from_profile",
+)
+
+import json
+import os
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing is never imported at run time
+    from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
+
+# -- Constants ---------------------------------------------------------------
+
+PROVIDER_NAME = "SSOProvider"
+
+_UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
+_DEFAULT_LOGIN_COMMAND = "aws sso login"
+_REFRESH_WINDOW = timedelta(minutes=15)  # botocore's advisory token window
+_CLI_CACHE_WINDOW = timedelta(minutes=15)  # the AWS CLI's role-cache window
+_CONNECT_TIMEOUT = 10.0
+_READ_TIMEOUT = 60.0  # botocore's default socket read timeout
+_LOCK_TIMEOUT = 30.0
+_MAX_RESPONSE_BYTES = 1 << 20
+_MAX_FILE_BYTES = 1 << 20
+
+# Partitions as in botocore's partitions.json (wire.md section 2.2):
+# name, region regex, dnsSuffix, dualStackDnsSuffix, explicitly listed regions.
+_PARTITIONS = (
+    ("aws", r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$", "amazonaws.com",
+     "api.aws", ()),
+    ("aws-cn", r"^cn\-\w+\-\d+$", "amazonaws.com.cn",
+     "api.amazonwebservices.com.cn", ("cn-north-1", "cn-northwest-1")),
+    ("aws-eusc", r"^eusc\-(de)\-\w+\-\d+$", "amazonaws.eu",
+     "api.amazonwebservices.eu", ("eusc-de-east-1",)),
+    ("aws-iso", r"^us\-iso\-\w+\-\d+$", "c2s.ic.gov", "api.aws.ic.gov",
+     ("us-iso-east-1", "us-iso-west-1")),
+    ("aws-iso-b", r"^us\-isob\-\w+\-\d+$", "sc2s.sgov.gov", "api.aws.scloud",
+     ("us-isob-east-1", "us-isob-west-1")),
+    ("aws-iso-e", r"^eu\-isoe\-\w+\-\d+$", "cloud.adc-e.uk",
+     "api.cloud-aws.adc-e.uk", ("eu-isoe-west-1",)),
+    ("aws-iso-f", r"^us\-isof\-\w+\-\d+$", "csp.hci.ic.gov",
+     "api.aws.hci.ic.gov", ("us-isof-east-1", "us-isof-south-1")),
+    ("aws-us-gov", r"^us\-gov\-\w+\-\d+$", "amazonaws.com", "api.aws",
+     ("us-gov-east-1", "us-gov-west-1")),
+)
+
+# Standard retry mode (botocore retries/standard.py; wire.md section 6.2).
+_RETRYABLE_STATUS = frozenset((500, 502, 503, 504))
+_RETRYABLE_CODES = frozenset((
+    "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+    "Throttling", "ThrottlingException", "ThrottledException",
+    "RequestThrottledException", "TooManyRequestsException",
+    "ProvisionedThroughputExceededException", "TransactionInProgressException",
+    "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException",
+    "RequestThrottled", "SlowDown", "EC2ThrottledException",
+))
+_MAX_BACKOFF = 20.0
+
+# OAuth "error" values of SSO OIDC mapped to exception names, used when the
+# response carries no x-amzn-ErrorType header (wire.md section 3.7).
+_OAUTH_ERRORS = {
+    "authorization_pending": "AuthorizationPendingException",
+    "slow_down": "SlowDownException",
+    "expired_token": "ExpiredTokenException",
+    "access_denied": "AccessDeniedException",
+    "invalid_grant": "InvalidGrantException",
+    "invalid_client": "InvalidClientException",
+    "unauthorized_client": "UnauthorizedClientException",
+    "unsupported_grant_type": "UnsupportedGrantTypeException",
+    "invalid_scope": "InvalidScopeException",
+    "invalid_request": "InvalidRequestException",
+    "invalid_client_metadata": "InvalidClientMetadataException",
+    "invalid_redirect_uri": "InvalidRedirectUriException",
+    "server_error": "InternalServerException",
+}
+
+# -- Exceptions --------------------------------------------------------------
+
+
+class Error(Exception):
+    """Base class of every error ssocreds raises."""
+
+
+class ConfigError(Error):
+    """The shared config names no usable SSO profile; the fix is in the file.
+
+    ``profile`` and ``path`` name the profile and config file concerned
+    (either may be None).
+    """
+
+    def __init__(self, message, profile=None, path=None):
+        super().__init__(message)
+        self.profile = profile
+        self.path = path
+
+
+class InvalidTokenError(Error):
+    """The cached SSO token is missing, unusable, expired or revoked.
+
+    The message starts with ``the SSO session has expired or is invalid``,
+    adds the cause and ends with the command that fixes it.  ``reason`` holds
+    the cause alone, ``login_command`` the fix and ``path`` the token file
+    (None when the token did not come from a file).
+    """
+
+    def __init__(self, reason=None, login_command=None, path=None):
+        self.reason = reason
+        self.login_command = login_command or _DEFAULT_LOGIN_COMMAND
+        self.path = path
+        message = "the SSO session has expired or is invalid"
+        if reason:
+            message += ": " + reason
+        message += "; to refresh this SSO session run: " + self.login_command
+        super().__init__(message)
+
+
+class APIError(Error):
+    """An Identity Center service answered with an error.
+
+    ``code`` is the AWS error code (``UnauthorizedException``, ...),
+    ``status`` the HTTP status, ``message`` the service's message,
+    ``operation`` the API operation and ``request_id`` the x-amzn-RequestId.
+    """
+
+    def __init__(self, operation, code, status, message="", request_id=None,
+                 context=None):
+        self.operation = operation
+        self.code = code
+        self.status = status
+        self.message = message
+        self.request_id = request_id
+        text = "%s failed" % operation
+        if context:
+            text += " " + context
+        text += ": %s (HTTP %s)" % (code, status)
+        if message:
+            text += ": " + message
+        super().__init__(text)
+
+
+class TransportError(Error):
+    """A service could not be reached: DNS, connection, TLS or timeout.
+
+    ``retryable`` tells whether trying again could help.
+    """
+
+    def __init__(self, message, retryable=True):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+# -- Values ------------------------------------------------------------------
+
+
+class Credentials(object):
+    """Temporary AWS credentials; immutable.
+
+    The repr shows the access key id, account and expiry but never the secret
+    access key or the session token.
+    """
+
+    __slots__ = ("access_key_id", "secret_access_key", "session_token",
+                 "expires", "can_expire", "source", "account_id")
+
+    def __init__(self, access_key_id, secret_access_key, session_token,
+                 expires, *, account_id=None, source=PROVIDER_NAME,
+                 can_expire=True):
+        setter = object.__setattr__
+        setter(self, "access_key_id", access_key_id)
+        setter(self, "secret_access_key", secret_access_key)
+        setter(self, "session_token", session_token)
+        setter(self, "expires", expires)
+        setter(self, "can_expire", can_expire)
+        setter(self, "source", source)
+        setter(self, "account_id", account_id)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Credentials are immutable")
+
+    __delattr__ = __setattr__
+
+    def __eq__(self, other):
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self):
+        return "Credentials(access_key_id=%r, account_id=%r, expires=%r, " \
+               "source=%r)" % (self.access_key_id, self.account_id,
+                               _format_timestamp(self.expires), self.source)
+
+    __str__ = __repr__
+
+    def expired(self, now=None):
+        """True when ``now`` (default: the current time) is at or past expiry."""
+        return (now or _utcnow()) >= self.expires
+
+
+class Token(object):
+    """A bearer token (the SSO access token) and its expiry; immutable."""
+
+    __slots__ = ("value", "expires")
+
+    def __init__(self, value, expires):
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "expires", expires)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Token is immutable")
+
+    def __eq__(self, other):
+        if not isinstance(other, Token):
+            return NotImplemented
+        return (self.value, self.expires) == (other.value, other.expires)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self):
+        return "Token(value=<redacted>, expires=%r)" % _format_timestamp(
+            self.expires)
+
+
+# -- Public API --------------------------------------------------------------
+
+
+def standard_cached_token_filepath(key):
+    """Return the AWS CLI's token cache path for ``key``.
+
+    ``key`` is the sso-session name, or for legacy profiles the start URL
+    exactly as configured.  The result is
+    ``<home>/.aws/sso/cache/<lowercase hex SHA-1 of key's UTF-8 bytes>.json``
+    where home is HOME on POSIX and USERPROFILE on Windows, falling back to
+    the OS user database.  Raises Error when no home directory is known.
+    """
+    digest = _sha1_hex(key.encode("utf-8"))
+    return os.path.join(_sso_cache_dir(), digest + ".json")
+
+
+class _ServiceClient(object):
+    """What PortalClient and OIDCClient share: endpoint, transport, retries."""
+
+    _SERVICE = ("", "")  # (host prefix, AWS_ENDPOINT_URL_ suffix)
+
+    def __init__(self, region, *, endpoint_url=None, use_fips_endpoint=None,
+                 use_dualstack_endpoint=None, ca_bundle=None, max_attempts=None,
+                 connect_timeout=_CONNECT_TIMEOUT, read_timeout=_READ_TIMEOUT,
+                 retry_base_delay=1.0):
+        self.region = region
+        self._http = _HTTP(
+            _resolve_endpoint(self._SERVICE, region, endpoint_url,
+                              use_fips_endpoint, use_dualstack_endpoint),
+            ca_bundle=_env_default(ca_bundle, "AWS_CA_BUNDLE"),
+            max_attempts=_resolve_max_attempts(max_attempts),
+            connect_timeout=connect_timeout, read_timeout=read_timeout,
+            retry_base_delay=retry_base_delay)
+
+    @property
+    def endpoint_url(self):
+        return self._http.endpoint
+
+    def __repr__(self):
+        return "%s(region=%r, endpoint_url=%r)" % (
+            type(self).__name__, self.region, self.endpoint_url)
+
+
+class PortalClient(_ServiceClient):
+    """Client of the Identity Center portal API (service ``sso``).
+
+    ``region`` is the sso_region.  Keyword options, each None to resolve it
+    from the environment as the AWS SDKs do:
+
+    - ``endpoint_url``: AWS_ENDPOINT_URL_SSO, then AWS_ENDPOINT_URL (unless
+      AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true), else
+      ``https://portal.sso.{region}.{dnsSuffix}`` for the region's partition.
+      A path in the URL is kept as a prefix.
+    - ``use_fips_endpoint`` / ``use_dualstack_endpoint``: AWS_USE_FIPS_ENDPOINT
+      / AWS_USE_DUALSTACK_ENDPOINT (ignored with an endpoint override).
+    - ``ca_bundle``: AWS_CA_BUNDLE, else the system trust store.
+    - ``max_attempts``: AWS_MAX_ATTEMPTS, else 3 (standard retry mode).
+
+    ``connect_timeout`` (10 s) and ``read_timeout`` (60 s) bound each network
+    wait; ``retry_base_delay`` (1 s) scales the full-jitter backoff.  Plain
+    http is accepted only for loopback hosts; redirects are never followed.
+    """
+
+    _SERVICE = ("portal.sso", "SSO")
+
+    def get_role_credentials(self, *, account_id, role_name, access_token):
+        """Call GetRoleCredentials; return the response's ``roleCredentials``.
+
+        Raises APIError for service errors (UnauthorizedException included:
+        the Provider turns that into InvalidTokenError) and TransportError.
+        """
+        context = "for account %s, role %s" % (account_id, role_name)
+        body = self._call("GetRoleCredentials", "GET", "/federation/credentials",
+                          {"role_name": role_name, "account_id": account_id},
+                          access_token, context)
+        result = body.get("roleCredentials")
+        if not isinstance(result, dict):
+            raise APIError("GetRoleCredentials", "InvalidResponse", 200,
+                           "the response has no roleCredentials object",
+                           context=context)
+        return result
+
+    def list_accounts(self, *, access_token, max_results=None):
+        """Return every account (ListAccounts, following nextToken)."""
+        return self._paginate("ListAccounts", "/assignment/accounts", {},
+                              "accountList", access_token, max_results)
+
+    def list_account_roles(self, *, account_id, access_token, max_results=None):
+        """Return every role of ``account_id`` (ListAccountRoles, paginated)."""
+        return self._paginate("ListAccountRoles", "/assignment/roles",
+                              {"account_id": account_id}, "roleList",
+                              access_token, max_results)
+
+    def logout(self, *, access_token):
+        """Call Logout, ending the sign-in session behind ``access_token``."""
+        self._call("Logout", "POST", "/logout", None, access_token)
+
+    def _paginate(self, operation, path, query, key, access_token, max_results):
+        items, seen = [], set()
+        query = dict(query)
+        if max_results:
+            query["max_result"] = str(max_results)
+        while True:
+            body = self._call(operation, "GET", path, query, access_token)
+            page = body.get(key)
+            if isinstance(page, list):
+                items.extend(x for x in page if isinstance(x, dict))
+            token = body.get("nextToken")
+            if not token or not isinstance(token, str):
+                return items
+            if token in seen:  # botocore stops a paginator that loops
+                raise APIError(operation, "InvalidResponse", 200,
+                               "the service repeated a pagination token")
+            seen.add(token)
+            query["next_token"] = token
+
+    def _call(self, operation, method, path, query, access_token, context=None):
+        if not access_token:
+            raise InvalidTokenError("the access token is empty")
+        return self._http.call(
+            operation, method, path, query=query, context=context,
+            headers={"x-amz-sso_bearer_token": access_token})
+
+
+class OIDCClient(_ServiceClient):
+    """Client of the Identity Center OIDC API (service ``sso-oidc``).
+
+    Same options and environment as PortalClient, with
+    AWS_ENDPOINT_URL_SSO_OIDC and hosts ``oidc.{region}.{dnsSuffix}``.  All
+    methods take and return the API's camelCase JSON members as dicts.
+    """
+
+    _SERVICE = ("oidc", "SSO_OIDC")
+
+    def create_token(self, *, client_id, client_secret, grant_type,
+                     refresh_token=None, device_code=None, code=None,
+                     redirect_uri=None, code_verifier=None, scope=None):
+        """Call CreateToken (POST /token); return the response members."""
+        body = _drop_none({
+            "clientId": client_id, "clientSecret": client_secret,
+            "grantType": grant_type, "refreshToken": refresh_token,
+            "deviceCode": device_code, "code": code,
+            "redirectUri": redirect_uri, "codeVerifier": code_verifier,
+            "scope": scope})
+        return self._http.call("CreateToken", "POST", "/token", body=body)
+
+    def register_client(self, *, client_name, client_type="public", scopes=None,
+                        grant_types=None, redirect_uris=None, issuer_url=None):
+        """Call RegisterClient (POST /client/register)."""
+        body = _drop_none({
+            "clientName": client_name, "clientType": client_type,
+            "scopes": scopes, "grantTypes": grant_types,
+            "redirectUris": redirect_uris, "issuerUrl": issuer_url})
+        return self._http.call("RegisterClient", "POST", "/client/register",
+                               body=body)
+
+    def start_device_authorization(self, *, client_id, client_secret,
+                                   start_url):
+        """Call StartDeviceAuthorization (POST /device_authorization)."""
+        body = {"clientId": client_id, "clientSecret": client_secret,
+                "startUrl": start_url}
+        return self._http.call("StartDeviceAuthorization", "POST",
+                               "/device_authorization", body=body)
+
+
+class Provider(object):
+    """Retrieves role credentials with the cached SSO access token.
+
+    The port of the Go package's ``ssocreds.Provider``: ``client`` is a
+    PortalClient or any object with the same ``get_role_credentials`` method;
+    ``account_id`` and ``role_name`` select the role; ``start_url`` names the
+    legacy token file (see standard_cached_token_filepath).
+
+    Keyword options: ``cached_token_filepath`` reads that file instead of the
+    one derived from ``start_url``; ``token_provider`` (an object with
+    ``retrieve_bearer_token()``, such as SSOTokenProvider) supplies the token
+    instead of any file; ``login_command`` is the command errors tell the user
+    to run (default ``aws sso login``).
+
+    ``retrieve()`` makes one portal call per invocation; wrap the provider in
+    a CredentialsCache to reuse credentials until they near expiry.
+    """
+
+    def __init__(self, client, account_id, role_name, start_url, *,
+                 cached_token_filepath=None, token_provider=None,
+                 login_command=None):
+        self.client = client
+        self.account_id = account_id
+        self.role_name = role_name
+        self.start_url = start_url
+        self.cached_token_filepath = cached_token_filepath
+        self.token_provider = token_provider
+        self.login_command = login_command
+
+    def __repr__(self):
+        return "Provider(account_id=%r, role_name=%r, start_url=%r)" % (
+            self.account_id, self.role_name, self.start_url)
+
+    def retrieve(self):
+        """Return fresh Credentials.
+
+        Raises InvalidTokenError when the token is missing, unreadable,
+        expired or rejected by the portal (401), APIError for other service
+        errors and TransportError when the portal cannot be reached.
+        """
+        if self.token_provider is not None:
+            token = self.token_provider.retrieve_bearer_token()
+        else:
+            path = self.cached_token_filepath
+            if not path:
+                path = standard_cached_token_filepath(self.start_url)
+            token = _load_token(path, self.login_command).token
+            if _utcnow() >= token.expires:
+                raise InvalidTokenError(
+                    "the cached token in %s expired at %s" % (
+                        path, _format_timestamp(token.expires)),
+                    self.login_command, path)
+        try:
+            role = self.client.get_role_credentials(
+                account_id=self.account_id, role_name=self.role_name,
+                access_token=token.value)
+        except APIError as exc:
+            if exc.code == "UnauthorizedException" or exc.status == 401:
+                raise InvalidTokenError(
+                    "the portal rejected the access token (%s: %s)" % (
+                        exc.code, exc.message or "no message"),
+                    self.login_command) from exc
+            raise
+        return _credentials_from_role(role, self.account_id)
+
+
+class SSOTokenProvider(object):
+    """Supplies the sso-session access token, refreshing it when needed.
+
+    ``client`` is an OIDCClient (or any object with the same
+    ``create_token``); it is used only when a refresh is due.
+    ``cached_token_filepath`` is the session's token file (see
+    standard_cached_token_filepath with the sso-session name).
+
+    When less than ``refresh_window`` (default 15 minutes) remains and the
+    file holds ``refreshToken``, ``clientId`` and ``clientSecret`` of an
+    unexpired registration, CreateToken (grant ``refresh_token``) is called
+    under an exclusive lock file beside the token file, after re-reading the
+    file; the new token is written back atomically (0600), keeping every other
+    field.  When the refresh fails, a still-valid token is returned; once the
+    token has expired, InvalidTokenError names ``login_command``.
+    ``start_url`` and ``region``, when given, are written into refreshed files
+    as the AWS CLI does.
+    """
+
+    def __init__(self, client, cached_token_filepath, *,
+                 refresh_window=_REFRESH_WINDOW, start_url=None, region=None,
+                 login_command=None):
+        self.client = client
+        self.cached_token_filepath = cached_token_filepath
+        if not isinstance(refresh_window, timedelta):
+            refresh_window = timedelta(seconds=refresh_window)
+        self.refresh_window = refresh_window
+        self.start_url = start_url
+        self.region = region
+        self.login_command = login_command
+
+    def __repr__(self):
+        return "SSOTokenProvider(cached_token_filepath=%r)" % (
+            self.cached_token_filepath,)
+
+    def retrieve_bearer_token(self):
+        """Return a Token (``.value``, ``.expires``), refreshed if due."""
+        path = self.cached_token_filepath
+        cached = _load_token(path, self.login_command)
+        if not self._refresh_due(cached):
+            return cached.token
+        problem = _refresh_blocker(cached.document)
+        if problem is None:
+            with _FileLock(path + ".lock"):
+                cached = _load_token(path, self.login_command)
+                if not self._refresh_due(cached):
+                    return cached.token  # another process refreshed it
+                try:
+                    return self._refresh(path, cached.document)
+                except (APIError, TransportError) as exc:
+                    problem = "refreshing it failed (%s)" % (exc,)
+                    _debug("token refresh for %s failed: %s", path, exc)
+        if _utcnow() < cached.token.expires:
+            _debug("using the cached token, still valid until %s, although %s",
+                   _format_timestamp(cached.token.expires), problem)
+            return cached.token
+        raise InvalidTokenError(
+            "the cached token in %s expired at %s and %s" % (
+                path, _format_timestamp(cached.token.expires), problem),
+            self.login_command, path)
+
+    def _refresh_due(self, cached):
+        return cached.token.expires - _utcnow() < self.refresh_window
+
+    def _refresh(self, path, document):
+        response = self.client.create_token(
+            grant_type="refresh_token", client_id=document["clientId"],
+            client_secret=document["clientSecret"],
+            refresh_token=document["refreshToken"])
+        access_token = response.get("accessToken")
+        expires_in = response.get("expiresIn")
+        if not (isinstance(access_token, str) and access_token
+                and _is_int(expires_in)):
+            raise APIError("CreateToken", "InvalidResponse", 200,
+                           "the response lacks accessToken or expiresIn")
+        expires = _utcnow().replace(microsecond=0) + timedelta(
+            seconds=expires_in)
+        updated = dict(document)
+        if self.start_url is not None:
+            updated["startUrl"] = self.start_url
+        if self.region is not None:
+            updated["region"] = self.region
+        updated["accessToken"] = access_token
+        updated["expiresAt"] = _format_timestamp(expires)
+        new_refresh = response.get("refreshToken")
+        if isinstance(new_refresh, str) and new_refresh:
+            updated["refreshToken"] = new_refresh
+        try:
+            _write_json_file(path, updated)
+        except OSError as exc:  # read-only ~/.aws: the new token still works
+            _debug("could not write the refreshed token to %s: %s", path,
+                   _os_error_text(exc))
+        _debug("refreshed the SSO token in %s, now valid until %s", path,
+               updated["expiresAt"])
+        return Token(access_token, expires)
+
+
+class CredentialsCache(object):
+    """Caches a provider's credentials until they near expiry; thread-safe.
+
+    ``retrieve()`` returns the cached Credentials while more than the
+    refresh margin remains before they expire, where the margin is
+    ``expiry_window`` (default 5 minutes) but never more than half of the
+    lifetime the credentials had when fetched.  Otherwise exactly one caller
+    runs ``provider.retrieve()`` while concurrent callers wait for its
+    result.  If that refresh fails while the cached credentials are still
+    valid, they are returned and the refresh is retried after 30 seconds.
+    ``invalidate()`` forgets the cached credentials.
+    """
+
+    _RETRY_AFTER_FAILURE = timedelta(seconds=30)
+
+    def __init__(self, provider, *, expiry_window=timedelta(minutes=5)):
+        import threading
+
+        self.provider = provider
+        if not isinstance(expiry_window, timedelta):
+            expiry_window = timedelta(seconds=expiry_window)
+        self.expiry_window = expiry_window
+        self._lock = threading.Lock()
+        self._entry = None  # (credentials, refresh_at) or None
+        self._next_attempt = None
+
+    def __repr__(self):
+        return "CredentialsCache(%r)" % (self.provider,)
+
+    def retrieve(self):
+        entry = self._entry
+        if entry is not None and _utcnow() < entry[1]:
+            return entry[0]
+        with self._lock:
+            entry = self._entry
+            now = _utcnow()
+            if entry is not None and (now < entry[1] or (
+                    self._next_attempt is not None and now < self._next_attempt
+                    and now < entry[0].expires)):
+                return entry[0]
+            try:
+                creds = self.provider.retrieve()
+            except Error:
+                if entry is not None and _utcnow() < entry[0].expires:
+                    self._next_attempt = _utcnow() + self._RETRY_AFTER_FAILURE
+                    _debug("credential refresh failed; using cached "
+                           "credentials valid until %s",
+                           _format_timestamp(entry[0].expires))
+                    return entry[0]
+                raise
+            now = _utcnow()
+            margin = min(self.expiry_window, (creds.expires - now) / 2)
+            self._entry = (creds, creds.expires - max(margin, timedelta(0)))
+            self._next_attempt = None
+            return creds
+
+    def invalidate(self):
+        with self._lock:
+            self._entry = None
+            self._next_attempt = None
+
+
+def from_profile(profile=None, *, config_file=None):
+    """Return a CredentialsCache for the SSO profile ``profile``.
+
+    The profile is looked up as botocore and the AWS CLI v2 do:
+    ``profile`` if given, else AWS_PROFILE, else ``default``; the config file
+    is ``config_file``, else AWS_CONFIG_FILE, else ~/.aws/config.  Legacy
+    profiles (sso_start_url, sso_region, sso_account_id, sso_role_name) read
+    the token cached under the start URL; sso-session profiles
+    (``sso_session = NAME`` plus ``[sso-session NAME]``) read the token cached
+    under the session name and refresh it (SSOTokenProvider).  Endpoint,
+    FIPS/dual-stack, CA bundle and max_attempts settings come from the
+    environment, then the profile (and its ``services`` section).
+
+    Raises ConfigError naming the profile and what is missing or wrong.
+    """
+    return CredentialsCache(_build_provider(_load_profile(profile, config_file)))
+
+
+# -- Shared config -----------------------------------------------------------
+
+
+class _Profile(object):
+    """An SSO profile resolved from the shared config."""
+
+    def __init__(self, name, path, settings, config):
+        self.name = name
+        self.path = path
+        self.settings = settings  # the profile's own keys
+        self.config = config  # the whole parsed file
+        self.session_name = None
+        self.start_url = self.region = self.account_id = self.role_name = None
+        self.scopes = None
+
+    @property
+    def token_key(self):
+        return self.session_name if self.session_name else self.start_url
+
+    @property
+    def login_command(self):
+        return _login_command(self.name)
+
+
+def _login_command(profile_name):
+    if profile_name == "default":
+        return _DEFAULT_LOGIN_COMMAND
+    return "%s --profile %s" % (_DEFAULT_LOGIN_COMMAND, _shell_quote(profile_name))
+
+
+def _config_path(config_file=None, environ=None):
+    environ = os.environ if environ is None else environ
+    path = config_file or environ.get("AWS_CONFIG_FILE")
+    if path:
+        return os.path.expanduser(os.path.expandvars(path))
+    return os.path.join(_home_dir(), ".aws", "config")
+
+
+def _profile_name(profile=None, environ=None):
+    environ = os.environ if environ is None else environ
+    return (profile or environ.get("AWS_PROFILE")
+            or environ.get("AWS_DEFAULT_PROFILE") or "default")
+
+
+def _read_config(path):
+    """Parse the config file at ``path`` ({} when it does not exist)."""
+    try:
+        data = _read_file(path)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError("cannot read the config file %s: %s" % (
+            path, _os_error_text(exc)), path=path) from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("the config file %s is not valid UTF-8 (byte %d)" % (
+            path, exc.start), path=path) from None
+    return _parse_config(text, path)
+
+
+def _parse_config(text, path="<config>"):
+    """Parse shared-config text into {section-kind: {name: {key: value}}}.
+
+    Sections are grouped as botocore does: ``profiles`` (``[default]`` and
+    ``[profile NAME]``), ``sso_sessions`` and ``services``; names may be
+    quoted (``[sso-session 'my session']``).  Keys are case-insensitive,
+    values trimmed, ``#``/``;`` comments start a line or follow whitespace, and
+    indented ``key = value`` lines below an empty value form a nested dict.
+    """
+    raw = _parse_ini(text, path)
+    result = {"profiles": {}, "sso_sessions": {}, "services": {}}
+    for header, values in raw:
+        if header == "default":
+            kind, name = "profiles", "default"
+        else:
+            kind, name = _split_section_header(header)
+            if kind is None:
+                continue
+        result[kind].setdefault(name, {}).update(values)
+    return result
+
+
+_SECTION_KINDS = {"profile": "profiles", "sso-session": "sso_sessions",
+                  "services": "services"}
+
+
+def _split_section_header(header):
+    for prefix, kind in _SECTION_KINDS.items():
+        if header.startswith(prefix):
+            break
+    else:
+        return None, None
+    if any(c in header for c in "'\"\\"):
+        import shlex
+
+        try:
+            parts = shlex.split(header)
+        except ValueError:
+            return None, None
+    else:
+        parts = header.split()
+    if len(parts) != 2 or parts[0] != prefix:
+        return None, None
+    return kind, parts[1]
+
+
+def _parse_ini(text, path):
+    sections = []  # [(header, {key: value})], in file order
+    values = key = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        if line[0] in " \t" and key is not None:
+            values[key] = (values[key] + "\n" + _strip_comment(stripped)).strip(" \t")
+            continue
+        if stripped[0] == "[":
+            end = stripped.rfind("]")
+            if end < 1:
+                raise ConfigError("%s line %d: unterminated section header" % (
+                    path, lineno), path=path)
+            values, key = {}, None
+            sections.append((stripped[1:end].strip(), values))
+            continue
+        if values is None:
+            raise ConfigError(
+                "%s line %d: a setting appears before any [section] header" % (
+                    path, lineno), path=path)
+        eq = [i for i in (stripped.find("="), stripped.find(":")) if i >= 0]
+        if not eq or min(eq) == 0:
+            raise ConfigError("%s line %d: expected 'key = value'" % (
+                path, lineno), path=path)
+        split = min(eq)
+        key = stripped[:split].strip().lower()
+        values[key] = _strip_comment(stripped[split + 1:].strip())
+    for _header, values in sections:
+        for key, value in list(values.items()):
+            if value.startswith("\n"):
+                values[key] = _parse_nested(value)
+    return sections
+
+
+def _strip_comment(value):
+    for i, char in enumerate(value):
+        if char in "#;" and i > 0 and value[i - 1] in " \t":
+            return value[:i].rstrip()
+    return value
+
+
+def _parse_nested(value):
+    nested = {}
+    for line in value.splitlines():
+        if not line.strip():
+            continue
+        key, sep, item = line.partition("=")
+        if sep:
+            nested[key.strip().lower()] = item.strip()
+    return nested
+
+
+def _load_profile(profile=None, config_file=None, environ=None):
+    """Resolve the SSO settings of ``profile`` into a _Profile."""
+    environ = os.environ if environ is None else environ
+    name = _profile_name(profile, environ)
+    path = _config_path(config_file, environ)
+    config = _read_config(path)
+    settings = config["profiles"].get(name)
+    if settings is None:
+        where = path if os.path.exists(path) else path + " (which does not exist)"
+        raise ConfigError(
+            'profile "%s" was not found in %s; configure it with '
+            "aws configure sso --profile %s" % (name, where, _shell_quote(name)),
+            profile=name, path=path)
+    result = _Profile(name, path, settings, config)
+    session_name = settings.get("sso_session")
+    legacy = ("sso_start_url", "sso_region")
+    if session_name:
+        session = config["sso_sessions"].get(session_name)
+        if session is None:
+            raise ConfigError(
+                'profile "%s" uses sso_session "%s" but %s has no '
+                "[sso-session %s] section" % (
+                    name, session_name, path, _shell_quote(session_name)),
+                profile=name, path=path)
+        for key in legacy:  # values in both places must agree (botocore)
+            if key in settings and key in session and settings[key] != session[key]:
+                raise ConfigError(
+                    'profile "%s" sets %s = %s but its sso-session "%s" sets '
+                    "%s = %s; remove it from the profile or make them agree" % (
+                        name, key, settings[key], session_name, key,
+                        session[key]), profile=name, path=path)
+        merged = dict(settings)
+        merged.update((k, session[k]) for k in legacy if session.get(k))
+        scopes = session.get("sso_registration_scopes", "")
+        result.scopes = [s.strip() for s in scopes.split(",") if s.strip()] or None
+        result.session_name = session_name
+    elif not any(k in settings for k in legacy + ("sso_account_id", "sso_role_name")):
+        raise ConfigError(
+            'profile "%s" in %s is not an SSO profile: it sets neither '
+            "sso_session nor sso_start_url; configure it with aws configure "
+            "sso --profile %s" % (name, path, _shell_quote(name)),
+            profile=name, path=path)
+    else:
+        merged = settings
+    required = ("sso_account_id", "sso_region", "sso_role_name", "sso_start_url")
+    missing = [k for k in required if not merged.get(k)]
+    if missing:
+        hint = ""
+        if session_name and any(k in missing for k in legacy):
+            hint = " (sso_region and sso_start_url belong in [sso-session %s])" % (
+                _shell_quote(session_name),)
+        raise ConfigError(
+            'profile "%s" is configured to use SSO but is missing required '
+            "configuration: %s%s; add %s to %s" % (
+                name, ", ".join(missing), hint,
+                "it" if len(missing) == 1 else "them", path),
+            profile=name, path=path)
+    result.start_url = merged["sso_start_url"]
+    result.region = merged["sso_region"]
+    result.account_id = merged["sso_account_id"]
+    result.role_name = merged["sso_role_name"]
+    return result
+
+
+def _profile_setting(profile, key, env_name, environ):
+    """An env var, else the profile's key, else None (env beats file)."""
+    value = environ.get(env_name) if env_name else None
+    if value:
+        return value
+    value = profile.settings.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _configured_endpoint(service, profile, environ):
+    """botocore's ConfiguredEndpointProvider for ``service`` (wire.md 2.4)."""
+    ignore = _profile_setting(profile, "ignore_configured_endpoint_urls",
+                              "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", environ)
+    if _is_true(ignore):
+        return None
+    for env in ("AWS_ENDPOINT_URL_" + service.upper(), "AWS_ENDPOINT_URL"):
+        if environ.get(env):
+            return environ[env]
+    services_name = profile.settings.get("services")
+    if services_name:
+        section = profile.config["services"].get(services_name)
+        if section is None:
+            raise ConfigError(
+                'profile "%s" names services "%s" but %s has no [services %s] '
+                "section" % (profile.name, services_name, profile.path,
+                             services_name), profile=profile.name,
+                path=profile.path)
+        nested = section.get(service)
+        if isinstance(nested, dict) and nested.get("endpoint_url"):
+            return nested["endpoint_url"]
+    value = profile.settings.get("endpoint_url")
+    return value if isinstance(value, str) and value else None
+
+
+def _client_options(profile, service, environ):
+    """Keyword arguments for PortalClient/OIDCClient from config and env."""
+    endpoint = _configured_endpoint(service, profile, environ)
+    fips = _is_true(_profile_setting(profile, "use_fips_endpoint",
+                                     "AWS_USE_FIPS_ENDPOINT", environ))
+    dual = _is_true(_profile_setting(profile, "use_dualstack_endpoint",
+                                     "AWS_USE_DUALSTACK_ENDPOINT", environ))
+    prefix = PortalClient._SERVICE if service == "sso" else OIDCClient._SERVICE
+    attempts = _profile_setting(profile, "max_attempts", "AWS_MAX_ATTEMPTS", environ)
+    try:
+        return {
+            "endpoint_url": endpoint or _regional_endpoint(
+                prefix[0], profile.region, fips, dual),
+            "use_fips_endpoint": False, "use_dualstack_endpoint": False,
+            "ca_bundle": _profile_setting(profile, "ca_bundle", "AWS_CA_BUNDLE",
+                                          environ) or "",
+            "max_attempts": _parse_max_attempts(attempts) if attempts else 3,
+        }
+    except ConfigError as exc:
+        raise ConfigError('profile "%s": %s' % (profile.name, exc),
+                          profile=profile.name, path=profile.path) from None
+
+
+def _build_provider(profile, environ=None):
+    environ = os.environ if environ is None else environ
+    portal = PortalClient(profile.region,
+                          **_client_options(profile, "sso", environ))
+    token_provider = None
+    if profile.session_name:
+        token_provider = SSOTokenProvider(
+            _LazyOIDCClient(profile, environ),
+            standard_cached_token_filepath(profile.session_name),
+            start_url=profile.start_url, region=profile.region,
+            login_command=profile.login_command)
+    return Provider(portal, profile.account_id, profile.role_name,
+                    profile.start_url, token_provider=token_provider,
+                    login_command=profile.login_command)
+
+
+class _LazyOIDCClient(object):
+    """Builds the OIDCClient on first use: most runs never refresh."""
+
+    def __init__(self, profile, environ):
+        self._args = (profile, environ)
+        self._client = None
+
+    def __getattr__(self, name):
+        if self._client is None:
+            profile, environ = self._args
+            self._client = OIDCClient(
+                profile.region, **_client_options(profile, "sso_oidc", environ))
+        return getattr(self._client, name)
+
+
+# -- Token cache -------------------------------------------------------------
+
+
+class _CachedToken(object):
+    __slots__ = ("document", "token")
+
+    def __init__(self, document, token):
+        self.document = document
+        self.token = token
+
+
+def _home_dir():
+    """The user's home as the AWS CLI finds it; Error if there is none."""
+    name = "USERPROFILE" if os.name == "nt" else "HOME"
+    home = os.environ.get(name)
+    if not home:
+        try:
+            if os.name == "nt":
+                home = os.path.expanduser("~")
+                home = None if home == "~" else home
+            else:
+                import pwd
+
+                home = pwd.getpwuid(os.getuid()).pw_dir
+        except (ImportError, KeyError, OSError):
+            home = None
+    if not home or not os.path.isabs(home):
+        raise Error("cannot find the home directory: %s is not set and the user "
+                    "database has no home for this user; set %s" % (name, name))
+    return home
+
+
+def _sso_cache_dir():
+    return os.path.join(_home_dir(), ".aws", "sso", "cache")
+
+
+def _sha1_hex(data):
+    try:
+        from _sha1 import sha1  # skips loading OpenSSL: 3 ms less per start
+    except ImportError:  # pragma: no cover - CPython always builds _sha1
+        from hashlib import sha1
+    return sha1(data).hexdigest()
+
+
+def _load_token(path, login_command=None):
+    """Read and validate an SSO token file; InvalidTokenError on any fault."""
+    try:
+        document = _read_json_object(path, "cached SSO token file")
+        token = _parse_token(document)
+    except Error as exc:
+        raise InvalidTokenError(str(exc), login_command, path) from exc
+    return _CachedToken(document, token)
+
+
+def _parse_token(document):
+    """Validate a token document's accessToken then expiresAt; return a Token."""
+    for key in ("accessToken", "expiresAt"):
+        value = document.get(key)
+        if not isinstance(value, str) or not value:
+            raise Error("the cached SSO token has no %s (a non-empty string is "
+                        "required)" % key)
+    try:
+        expires = _parse_timestamp(document["expiresAt"])
+    except Error as exc:
+        raise Error("the cached SSO token's expiresAt is invalid: %s" % exc) from None
+    return Token(document["accessToken"], expires)
+
+
+def _refresh_blocker(document):
+    """Why the token in ``document`` cannot be refreshed, or None if it can."""
+    for key in ("refreshToken", "clientId", "clientSecret"):
+        value = document.get(key)
+        if not isinstance(value, str) or not value:
+            return "it cannot be refreshed (no %s)" % key
+    registration = document.get("registrationExpiresAt")
+    if registration is not None:
+        try:
+            registration = _parse_timestamp(str(registration))
+        except Error:
+            return "it cannot be refreshed (registrationExpiresAt is invalid)"
+        if _utcnow() >= registration:
+            return "its client registration expired at %s" % _format_timestamp(
+                registration)
+    return None
+
+
+def _read_file(path, limit=_MAX_FILE_BYTES):
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise OSError("the file is larger than %d bytes" % limit)
+    return data
+
+
+def _read_json_object(path, what):
+    """Read a JSON object from ``path``; Error describing ``what`` failed."""
+    try:
+        data = _read_file(path)
+    except FileNotFoundError:
+        raise Error("%s %s does not exist" % (what, path)) from None
+    except OSError as exc:
+        raise Error("cannot read %s %s: %s" % (what, path, _os_error_text(exc))) \
+            from exc
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise Error("%s %s is not valid UTF-8" % (what, path)) from None
+    except ValueError as exc:  # the message holds positions, never content
+        raise Error("%s %s is not valid JSON: %s" % (what, path, exc)) from None
+    if not isinstance(document, dict):
+        raise Error("%s %s does not hold a JSON object" % (what, path))
+    return document
+
+
+def _write_json_file(path, document):
+    """Write ``document`` as single-line JSON, atomically (_write_file)."""
+    _write_file(path, json.dumps(document).encode("utf-8"))
+
+
+def _write_file(path, data):
+    """Write ``data`` atomically: temp file, fsync, rename; mode 0600.
+
+    A symlinked file is updated at its target.  Directories created on the
+    way are 0700.  Raises OSError on failure and leaves no temp file behind.
+    """
+    path = os.path.realpath(path)
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    for _ in range(100):
+        temp = os.path.join(directory, ".%s.%s.tmp" % (
+            os.path.basename(path), os.urandom(6).hex()))
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                         | getattr(os, "O_BINARY", 0), 0o600)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - 100 collisions of 48 random bits
+        raise OSError("cannot create a temporary file in %s" % directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class _FileLock(object):
+    """An exclusive advisory lock on ``path`` (fcntl or msvcrt).
+
+    Best effort: when the lock file cannot be created (read-only directory)
+    or the lock is not obtained within ``timeout`` seconds, the body runs
+    unlocked.  Locks die with their process, so a crashed holder never blocks
+    anyone.
+    """
+
+    def __init__(self, path, timeout=_LOCK_TIMEOUT):
+        self.path = path
+        self.timeout = timeout
+        self._fd = None
+
+    def __enter__(self):
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            _debug("cannot create lock file %s (%s); continuing unlocked",
+                   self.path, _os_error_text(exc))
+            return self
+        deadline = time.monotonic() + self.timeout
+        delay = 0.005
+        while True:
+            try:
+                _lock_fd(fd)
+                self._fd = fd
+                return self
+            except OSError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    _debug("timed out waiting for lock %s; continuing unlocked",
+                           self.path)
+                    return self
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
+    def __exit__(self, *exc_info):
+        if self._fd is not None:
+            try:
+                _unlock_fd(self._fd)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+
+
+if os.name == "nt":  # pragma: no cover - exercised on Windows only
+    def _lock_fd(fd):
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    def _unlock_fd(fd):
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+else:
+    def _lock_fd(fd):
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock_fd(fd):
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+# -- Role credential cache (shared with the AWS CLI) -------------------------
+
+
+class _CLICachedProvider(object):
+    """Reuses role credentials in ~/.aws/cli/cache like the AWS CLI v2.
+
+    The file name and content match botocore's SSOCredentialFetcher and
+    JSONFileCache (wire.md section 4.9), so the CLI and ssocreds share
+    entries.  Entries are reused while more than 15 minutes remain.  A cold
+    cache is filled under a lock, re-checked after locking, so concurrent
+    processes make one portal call.  Cache trouble never fails a retrieve.
+    """
+
+    def __init__(self, provider, profile, cache_dir=None):
+        self.provider = provider
+        key = {"accountId": profile.account_id, "roleName": profile.role_name}
+        if profile.session_name:
+            key["sessionName"] = profile.session_name
+        else:
+            key["startUrl"] = profile.start_url
+        digest = _sha1_hex(json.dumps(key, sort_keys=True,
+                                      separators=(",", ":")).encode("utf-8"))
+        if cache_dir is None:
+            cache_dir = os.path.join(_home_dir(), ".aws", "cli", "cache")
+        self.path = os.path.join(cache_dir, digest + ".json")
+
+    def retrieve(self):
+        creds = self._read()
+        if creds is not None:
+            return creds
+        with _FileLock(self.path + ".lock"):
+            creds = self._read()
+            if creds is not None:
+                return creds
+            creds = self.provider.retrieve()
+            self._write(creds)
+            return creds
+
+    def _read(self):
+        try:
+            document = _read_json_object(self.path, "credential cache file")
+            if document.get("ProviderType") != "sso":
+                raise Error("the cache entry is not an SSO entry")
+            creds = _credentials_from_cli_cache(document["Credentials"])
+        except FileNotFoundError:
+            return None
+        except (Error, KeyError, TypeError, AttributeError) as exc:
+            if os.path.exists(self.path):
+                _debug("ignoring credential cache %s: %s", self.path, exc)
+            return None
+        if creds.expires - _utcnow() <= _CLI_CACHE_WINDOW:
+            _debug("credential cache %s expires too soon (%s)", self.path,
+                   _format_timestamp(creds.expires))
+            return None
+        _debug("using cached credentials from %s", self.path)
+        return creds
+
+    def _write(self, creds):
+        document = {"ProviderType": "sso", "Credentials": {
+            "AccessKeyId": creds.access_key_id,
+            "SecretAccessKey": creds.secret_access_key,
+            "SessionToken": creds.session_token,
+            "Expiration": _format_timestamp(creds.expires),
+            "AccountId": creds.account_id}}
+        try:
+            _write_json_file(self.path, document)
+        except OSError as exc:
+            _debug("cannot write credential cache %s: %s", self.path,
+                   _os_error_text(exc))
+
+
+def _credentials_from_cli_cache(entry):
+    fields = [entry[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken",
+                                 "Expiration")]
+    if not all(isinstance(v, str) and v for v in fields):
+        raise Error("the cache entry has empty or non-string fields")
+    account = entry.get("AccountId")
+    return Credentials(fields[0], fields[1], fields[2],
+                       _parse_timestamp(fields[3]),
+                       account_id=account if isinstance(account, str) else None)
+
+
+def _credentials_from_role(role, account_id):
+    """Credentials from a roleCredentials dict; APIError if incomplete."""
+    if not isinstance(role, dict):
+        role = {}
+    missing = [k for k in ("accessKeyId", "secretAccessKey", "sessionToken")
+               if not isinstance(role.get(k), str) or not role.get(k)]
+    expiration = role.get("expiration")
+    if not _is_int(expiration):
+        missing.append("expiration")
+    if missing:
+        raise APIError("GetRoleCredentials", "InvalidResponse", 200,
+                       "roleCredentials lacks %s" % ", ".join(missing),
+                       context="for account %s" % account_id)
+    try:
+        expires = _EPOCH + timedelta(milliseconds=expiration)
+    except OverflowError:
+        raise APIError("GetRoleCredentials", "InvalidResponse", 200,
+                       "roleCredentials.expiration is out of range") from None
+    return Credentials(role["accessKeyId"], role["secretAccessKey"],
+                       role["sessionToken"], expires, account_id=account_id)
+
+
+# -- Endpoints ---------------------------------------------------------------
+
+
+def _check_region(region):
+    import re
+
+    if not isinstance(region, str) or re.match(
+            r"^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)$", region) is None:
+        raise ConfigError("invalid region %s: a region is a DNS label such as "
+                          "us-east-1" % _quote_value(region))
+
+
+def _regional_endpoint(prefix, region, use_fips=False, use_dualstack=False):
+    """The endpoint rule set of sso and sso-oidc (wire.md section 2.1)."""
+    import re
+
+    _check_region(region)
+    partition = None
+    for entry in _PARTITIONS:
+        if region in entry[4] or re.match(entry[1], region):
+            partition = entry
+            break
+    name, _regex, suffix, dual_suffix, _regions = partition or _PARTITIONS[0]
+    if use_fips and use_dualstack:
+        return "https://%s-fips.%s.%s" % (prefix, region, dual_suffix)
+    if use_fips:
+        if name == "aws-us-gov":  # GovCloud endpoints are FIPS already
+            return "https://%s.%s.amazonaws.com" % (prefix, region)
+        return "https://%s-fips.%s.%s" % (prefix, region, suffix)
+    if use_dualstack:
+        return "https://%s.%s.%s" % (prefix, region, dual_suffix)
+    return "https://%s.%s.%s" % (prefix, region, suffix)
+
+
+def _resolve_endpoint(service, region, endpoint_url, use_fips, use_dualstack):
+    prefix, env_suffix = service
+    environ = os.environ
+    _check_region(region)
+    if endpoint_url is None and not _is_true(
+            environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")):
+        endpoint_url = (environ.get("AWS_ENDPOINT_URL_" + env_suffix)
+                        or environ.get("AWS_ENDPOINT_URL"))
+    if endpoint_url:
+        return endpoint_url
+    if use_fips is None:
+        use_fips = _is_true(environ.get("AWS_USE_FIPS_ENDPOINT"))
+    if use_dualstack is None:
+        use_dualstack = _is_true(environ.get("AWS_USE_DUALSTACK_ENDPOINT"))
+    return _regional_endpoint(prefix, region, use_fips, use_dualstack)
+
+
+def _resolve_max_attempts(value):
+    if value is None:
+        value = os.environ.get("AWS_MAX_ATTEMPTS") or 3
+    return _parse_max_attempts(value)
+
+
+def _parse_max_attempts(value):
+    try:
+        attempts = int(value)
+    except (TypeError, ValueError):
+        attempts = 0
+    if attempts < 1:
+        raise ConfigError("max_attempts must be a whole number of at least 1, "
+                          "not %r" % (value,))
+    return attempts
+
+
+# -- HTTP --------------------------------------------------------------------
+
+
+class _HTTP(object):
+    """One service endpoint: requests, retries, errors, transport safety."""
+
+    def __init__(self, endpoint, *, ca_bundle, max_attempts, connect_timeout,
+                 read_timeout, retry_base_delay):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(endpoint)
+        scheme = parts.scheme.lower()
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if scheme not in ("http", "https") or not parts.hostname or port == -1:
+            raise ConfigError("invalid endpoint URL %r: expected "
+                              "https://host[:port][/path]" % (endpoint,))
+        self.loopback = _is_loopback(parts.hostname)
+        if scheme == "http" and not self.loopback:
+            raise ConfigError(
+                "refusing plain-http endpoint %s: the bearer token would cross "
+                "the network unencrypted; use https (http is allowed only for "
+                "127.0.0.1, ::1 and localhost)" % endpoint)
+        self.endpoint = endpoint
+        self.scheme = scheme
+        self.host = parts.hostname
+        self.port = port
+        self.prefix = parts.path.rstrip("/")
+        self.ca_bundle = ca_bundle or None
+        self.max_attempts = max_attempts
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.retry_base_delay = retry_base_delay
+
+    def call(self, operation, method, path, *, query=None, headers=None,
+             body=None, context=None):
+        """Send a request with retries; return the decoded JSON object."""
+        import random
+
+        from urllib.parse import quote
+
+        target = self.prefix + path
+        if query:
+            target += "?" + "&".join(
+                "%s=%s" % (quote(k, safe="-_.~"), quote(str(v), safe="-_.~"))
+                for k, v in sorted(query.items()))
+        headers = dict(headers or {})
+        headers["User-Agent"] = _user_agent()
+        headers["amz-sdk-invocation-id"] = _uuid4()
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        attempt = 0
+        while True:
+            attempt += 1
+            headers["amz-sdk-request"] = "attempt=%d; max=%d" % (
+                attempt, self.max_attempts)
+            try:
+                status, response_headers, payload = self._send(
+                    method, target, headers, data)
+            except TransportError as exc:
+                if attempt < self.max_attempts and exc.retryable:
+                    delay = self._backoff(random.random(), attempt, None)
+                    _debug("%s attempt %d failed (%s); retrying in %.2f s",
+                           operation, attempt, exc, delay)
+                    time.sleep(delay)
+                    continue
+                raise TransportError("%s %s: %s" % (
+                    operation, "failed" if not context else "failed " + context,
+                    exc)) from exc
+            if 200 <= status < 300:
+                return _decode_json_body(operation, status, payload, context)
+            code, message = _parse_error(status, response_headers, payload)
+            request_id = response_headers.get("x-amzn-RequestId")
+            _debug("%s attempt %d: HTTP %d %s (request id %s)", operation,
+                   attempt, status, code, request_id)
+            retryable = status in _RETRYABLE_STATUS or code in _RETRYABLE_CODES
+            if retryable and attempt < self.max_attempts:
+                delay = self._backoff(random.random(), attempt, response_headers)
+                _debug("retrying %s in %.2f s", operation, delay)
+                time.sleep(delay)
+                continue
+            raise APIError(operation, code, status, message, request_id, context)
+
+    def _backoff(self, jitter, attempt, headers):
+        delay = jitter * min(self.retry_base_delay * 2 ** (attempt - 1),
+                             _MAX_BACKOFF)
+        hint = None
+        if headers is not None:
+            hint = _retry_after(headers)
+        if hint is not None:  # honoured, but never more than 5 s past ours
+            delay = max(delay, min(hint, delay + 5.0))
+        return delay
+
+    def _send(self, method, target, headers, data):
+        import http.client
+        import socket
+        import ssl
+
+        deadline = time.monotonic() + self.connect_timeout + self.read_timeout
+        try:
+            conn = self._connect()
+            try:
+                conn.request(method, target, body=data, headers=headers)
+                response = conn.getresponse()
+                payload = _read_limited(response, deadline)
+                return response.status, response.headers, payload
+            finally:
+                conn.close()
+        except ssl.SSLCertVerificationError as exc:
+            raise TransportError(
+                "TLS certificate verification failed for %s: %s; if a proxy "
+                "or private CA is in the way, set AWS_CA_BUNDLE to its CA "
+                "bundle" % (self.host, exc.verify_message or exc),
+                retryable=False) from exc
+        except ssl.SSLError as exc:
+            raise TransportError("TLS error talking to %s: %s" % (
+                self.host, exc), retryable=False) from exc
+        except socket.timeout as exc:
+            raise TransportError("timed out talking to %s:%s" % (
+                self.host, self.port)) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise TransportError("cannot talk to %s:%s: %s" % (
+                self.host, self.port, _os_error_text(exc) or
+                type(exc).__name__)) from exc
+
+    def _connect(self):
+        import http.client
+
+        proxy = None if self.loopback else _proxy_for(self.scheme, self.host)
+        if self.scheme == "https":
+            import ssl
+
+            context = ssl.create_default_context(cafile=self.ca_bundle)
+            host, port = (proxy[0], proxy[1]) if proxy else (self.host, self.port)
+            conn = http.client.HTTPSConnection(
+                host, port, timeout=self.connect_timeout, context=context)
+            if proxy:
+                conn.set_tunnel(self.host, self.port, headers=proxy[2])
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port,
+                                              timeout=self.connect_timeout)
+        conn.connect()
+        conn.sock.settimeout(self.read_timeout)
+        return conn
+
+
+def _read_limited(response, deadline):
+    chunks, size = [], 0
+    while True:
+        if time.monotonic() > deadline:
+            import socket
+
+            raise socket.timeout("the response took too long")
+        chunk = response.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > _MAX_RESPONSE_BYTES:
+            raise TransportError("the response is larger than %d bytes" %
+                                 _MAX_RESPONSE_BYTES, retryable=False)
+        chunks.append(chunk)
+
+
+def _decode_json_body(operation, status, payload, context):
+    if not payload.strip():
+        return {}
+    try:
+        body = json.loads(payload.decode("utf-8"))
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise APIError(operation, "InvalidResponse", status,
+                       "the response is not a JSON object", context=context)
+    return body
+
+
+def _parse_error(status, headers, payload):
+    """The AWS error code and message of an error response (wire.md 1.7)."""
+    try:
+        body = json.loads(payload.decode("utf-8"))
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {}
+
+    def text(key):
+        value = body.get(key)
+        return value if isinstance(value, str) else None
+
+    raw = headers.get("x-amzn-ErrorType") or text("code") or text("Code") \
+        or text("__type") or _OAUTH_ERRORS.get(text("error") or "") \
+        or str(status)
+    code = raw.split(":", 1)[0].rsplit("#", 1)[-1].strip() or str(status)
+    message = text("message") or text("Message") or text("error_description") \
+        or ""
+    return _one_line(code, 100), _one_line(message, 300)
+
+
+def _retry_after(headers):
+    value = headers.get("x-amz-retry-after")
+    try:
+        if value is not None:
+            return max(0.0, int(value) / 1000.0)
+        value = headers.get("Retry-After")
+        if value is not None:
+            return max(0.0, float(value))
+    except ValueError:
+        pass
+    return None
+
+
+def _proxy_for(scheme, host):
+    """(host, port, headers) of the proxy for ``scheme`` or None (NO_PROXY)."""
+    import urllib.request
+    from urllib.parse import unquote, urlsplit
+
+    proxies = urllib.request.getproxies()
+    url = proxies.get(scheme)
+    if not url or urllib.request.proxy_bypass(host):
+        return None
+    if "://" not in url:
+        url = "http://" + url
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise TransportError("unsupported proxy %s: only http:// proxies "
+                             "are supported" % parts.hostname, retryable=False)
+    headers = {}
+    if parts.username is not None:
+        import base64
+
+        credentials = "%s:%s" % (unquote(parts.username),
+                                 unquote(parts.password or ""))
+        headers["Proxy-Authorization"] = "Basic " + base64.b64encode(
+            credentials.encode("utf-8")).decode("ascii")
+    return parts.hostname, parts.port or 8080, headers
+
+
+def _is_loopback(host):
+    if host.lower() == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _user_agent():
+    import platform
+
+    impl = platform.python_implementation()
+    system = {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(
+        sys.platform, "other")
+    agent = "ssocreds/%s ua/2.1 os/%s#%s lang/python#%s md/pyimpl#%s" % (
+        __version__, system, _ua_safe(platform.release()),
+        platform.python_version(), impl)
+    app = os.environ.get("AWS_SDK_UA_APP_ID")
+    if app:
+        agent += " app/" + _ua_safe(app)
+    return agent
+
+
+def _ua_safe(value):
+    allowed = "!$%&'*+-.^_`|~,"
+    return "".join(c if c < "\x7f" and (c.isalnum() or c in allowed) else "-"
+                   for c in value)
+
+
+def _uuid4():
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+
+
+# -- Time --------------------------------------------------------------------
+
+
+def _utcnow():
+    return datetime.now(_UTC)
+
+
+_TIMESTAMP_RE = None
+
+
+def _parse_timestamp(text):
+    """Parse an RFC 3339 timestamp into an aware UTC datetime.
+
+    Accepts ``Z``, ``z`` or a ``+HH:MM``/``+HHMM`` offset, a fraction of any
+    length (truncated to microseconds), ``T``, ``t`` or a space between date
+    and time, the ``2019-11-14T04:05:45UTC`` form of early AWS CLI v2 builds,
+    and treats a time without offset as UTC.  Raises Error quoting the value.
+    """
+    global _TIMESTAMP_RE
+    if _TIMESTAMP_RE is None:
+        import re
+
+        _TIMESTAMP_RE = re.compile(
+            r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
+            r"(Z|z|UTC|[+-]\d{2}:?\d{2})?\Z", re.ASCII)
+    match = _TIMESTAMP_RE.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise Error("invalid timestamp %s: expected RFC 3339 such as "
+                    "2024-01-02T03:04:05Z" % _quote_value(text))
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        offset = _UTC
+        if zone and zone[0] in "+-":
+            hours, minutes = int(zone[1:3]), int(zone[-2:])
+            if hours > 23 or minutes > 59:
+                raise ValueError("offset out of range")
+            sign = -1 if zone[0] == "-" else 1
+            offset = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        value = datetime(int(year), int(month), int(day), int(hour), int(minute),
+                         int(second), micro, tzinfo=offset)
+        return value.astimezone(_UTC)
+    except (ValueError, OverflowError) as exc:
+        raise Error("invalid timestamp %s: %s" % (_quote_value(text), exc)) \
+            from None
+
+
+def _format_timestamp(value):
+    """``YYYY-MM-DDTHH:MM:SSZ`` in UTC, as the AWS CLI writes."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_UTC)
+    return value.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- Small helpers -----------------------------------------------------------
+
+
+_debug_stream = None  # set by the command line's --debug
+
+
+def _debug(message, *args):
+    """Debug output: to stderr under --debug, and to the logging module's
+    "ssocreds" logger when the host program has imported logging.  Callers
+    never pass secrets."""
+    if _debug_stream is None and "logging" not in sys.modules:
+        return
+    text = message % args if args else message
+    if _debug_stream is not None:
+        _debug_stream.write("ssocreds: debug: %s\n" % text)
+        _debug_stream.flush()
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger("ssocreds").debug("%s", text)
+
+
+def _is_true(value):
+    return isinstance(value, str) and value.strip().lower() == "true"
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _env_default(value, name):
+    return os.environ.get(name) if value is None else value
+
+
+def _drop_none(mapping):
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
+def _one_line(text, limit):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _quote_value(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _os_error_text(exc):
+    return exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
+
+
+_SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789@%+=:,./-_")
+
+
+def _shell_quote(value):
+    """Quote for POSIX sh, only when needed (like shlex.quote)."""
+    if value and all(c in _SHELL_SAFE for c in value):
+        return value
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+# -- Credential output formats -----------------------------------------------
+
+_EXPORT_FORMATS = ("process", "env", "env-no-export", "powershell",
+                   "windows-cmd", "fish")
+
+
+def _credential_variables(creds):
+    """The environment variables the AWS SDKs read, in a fixed order."""
+    pairs = [("AWS_ACCESS_KEY_ID", creds.access_key_id),
+             ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key),
+             ("AWS_SESSION_TOKEN", creds.session_token),
+             ("AWS_CREDENTIAL_EXPIRATION", _format_timestamp(creds.expires))]
+    if creds.account_id:
+        pairs.append(("AWS_ACCOUNT_ID", creds.account_id))
+    return pairs
+
+
+def _format_credentials(creds, fmt):
+    if fmt == "process":
+        document = {"Version": 1, "AccessKeyId": creds.access_key_id,
+                    "SecretAccessKey": creds.secret_access_key,
+                    "SessionToken": creds.session_token,
+                    "Expiration": _format_timestamp(creds.expires)}
+        if creds.account_id:
+            document["AccountId"] = creds.account_id
+        return json.dumps(document, indent=2) + "\n"
+    line = {
+        "env": lambda k, v: "export %s=%s" % (k, _shell_quote(v)),
+        "env-no-export": lambda k, v: "%s=%s" % (k, _shell_quote(v)),
+        "powershell": lambda k, v: "$Env:%s=%s" % (k, _powershell_quote(v)),
+        "windows-cmd": lambda k, v: 'set "%s=%s"' % (k, _cmd_value(v)),
+        "fish": lambda k, v: "set -gx %s %s" % (k, _fish_quote(v)),
+    }[fmt]
+    return "".join(line(k, v) + "\n" for k, v in _credential_variables(creds))
+
+
+def _powershell_quote(value):
+    # PowerShell also closes single-quoted strings on the typographic quotes.
+    for quote in "'\u2018\u2019\u201a\u201b":
+        value = value.replace(quote, quote * 2)
+    return "'" + value + "'"
+
+
+def _fish_quote(value):
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _cmd_value(value):
+    # Inside set "NAME=value" only %, " and line breaks cannot be expressed.
+    if any(c in value for c in '%"\r\n'):
+        raise Error("a credential value contains a character cmd.exe cannot "
+                    "take; use another --format")
+    return value
+
+
+# -- Shared credentials file -------------------------------------------------
+
+_CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key",
+                    "aws_session_token", "aws_session_expiration",
+                    "aws_account_id")
+
+
+def _credentials_file_path():
+    path = os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
+    if path:
+        return os.path.expanduser(os.path.expandvars(path))
+    return os.path.join(_home_dir(), ".aws", "credentials")
+
+
+def _merge_credentials_section(text, section, values):
+    """Set ``values`` in ``[section]`` of credentials-file ``text``.
+
+    Every other section, key, comment and blank line is kept as it was; keys
+    of the section are updated in place and new ones added at its end.
+    Stale credential keys that ``values`` does not set are removed.
+    """
+    lines = text.splitlines()
+    start = end = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("[") and "]" in stripped:
+            if start is not None and end is None:
+                end = i
+            if stripped[1:stripped.rfind("]")].strip() == section:
+                start, end = i, None
+    if start is None:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        if lines:
+            lines.append("")
+        lines.append("[%s]" % section)
+        lines.extend("%s = %s" % item for item in values.items())
+        return "\n".join(lines) + "\n"
+    end = len(lines) if end is None else end
+    body, pending = [], dict(values)
+    for line in lines[start + 1:end]:
+        key = line.split("=", 1)[0].strip().lower() if "=" in line else None
+        if key in pending:
+            body.append("%s = %s" % (key, pending.pop(key)))
+        elif key not in _CREDENTIAL_KEYS:
+            body.append(line)
+    insert = len(body)
+    while insert and not body[insert - 1].strip():
+        insert -= 1
+    body[insert:insert] = ["%s = %s" % item for item in pending.items()]
+    lines[start + 1:end] = body
+    return "\n".join(lines) + "\n"
+
+
+def _write_credentials_file(path, section, creds):
+    values = {"aws_access_key_id": creds.access_key_id,
+              "aws_secret_access_key": creds.secret_access_key,
+              "aws_session_token": creds.session_token,
+              "aws_session_expiration": _format_timestamp(creds.expires)}
+    if creds.account_id:
+        values["aws_account_id"] = creds.account_id
+    try:
+        text = _read_file(path).decode("utf-8-sig")
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Error("cannot read the credentials file %s: %s" % (
+            path, _os_error_text(exc))) from exc
+    updated = _merge_credentials_section(text, section, values)
+    try:
+        _write_file(path, updated.encode("utf-8"))
+    except OSError as exc:
+        raise Error("cannot write the credentials file %s: %s" % (
+            path, _os_error_text(exc))) from exc
+
+
+# -- Command line ------------------------------------------------------------
+
+_HELP = """\
+usage: ssocreds [--version] [--debug] [-h] COMMAND [OPTIONS]
+
+AWS IAM Identity Center (SSO) credentials from the AWS CLI's login cache.
+
+commands:
+  export             print credentials (credential_process JSON or shell code)
+  exec               run a command with credentials in its environment
+  write-credentials  write credentials into ~/.aws/credentials
+
+options:
+  --version          print the version and exit
+  --debug            diagnostics on stderr (secrets are never printed)
+  -h, --help         this help; COMMAND --help for a command's options
+
+examples:
+  # every AWS SDK and tool, through a wrapper profile in ~/.aws/config:
+  #   [profile dev-process]
+  #   credential_process = ssocreds export --profile dev
+  ssocreds export --profile dev
+  eval "$(ssocreds export --profile dev --format env)"
+  ssocreds exec --profile dev -- aws s3 ls
+  ssocreds write-credentials --profile dev --credentials-profile dev-static
+
+The profile defaults to AWS_PROFILE, then "default".  Log in first with
+aws sso login --profile PROFILE.
+"""
+
+_COMMAND_HELP = {
+    "export": """\
+usage: ssocreds export [--profile P] [--format F] [--no-cache]
+
+Print credentials for the SSO profile P.
+
+  --profile P     the profile (default: AWS_PROFILE, then "default")
+  --format F      process (credential_process JSON, the default), env,
+                  env-no-export, powershell, windows-cmd or fish
+  --no-cache      skip the credential cache shared with the AWS CLI
+                  (~/.aws/cli/cache) and always ask the portal
+""",
+    "exec": """\
+usage: ssocreds exec [--profile P] [--no-cache] -- COMMAND [ARG...]
+
+Run COMMAND (without a shell) with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION and AWS_ACCOUNT_ID set, and
+AWS_PROFILE and other static keys removed.  The profile's region is passed as
+AWS_REGION and AWS_DEFAULT_REGION unless they are set.  Exits with COMMAND's
+status.
+
+  --profile P     the profile (default: AWS_PROFILE, then "default")
+  --no-cache      skip the credential cache shared with the AWS CLI
+""",
+    "write-credentials": """\
+usage: ssocreds write-credentials [--profile P] [--credentials-profile NAME]
+
+Write credentials as section [NAME] of AWS_SHARED_CREDENTIALS_FILE
+(default ~/.aws/credentials), keeping every other section and comment, for
+tools that only read that file.  The file is replaced atomically, mode 0600.
+
+  --profile P                  the profile (default: AWS_PROFILE, "default")
+  --credentials-profile NAME   the section to write (default: the profile)
+  --no-cache                   skip the credential cache shared with the CLI
+""",
+}
+
+# Command -> {option: takes a value}
+_OPTIONS = {
+    "export": {"--profile": True, "--format": True, "--no-cache": False},
+    "exec": {"--profile": True, "--no-cache": False},
+    "write-credentials": {"--profile": True, "--credentials-profile": True,
+                          "--no-cache": False},
+}
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _parse_command_line(argv):
+    """Split argv into (command, {option: value}, trailing arguments)."""
+    options = {"--debug": False}
+    args = list(argv)
+    command = None
+    while args:
+        arg = args.pop(0)
+        if arg in ("-h", "--help"):
+            return "help", {"command": command}, []
+        if arg == "--version":
+            return "version", {}, []
+        if arg == "--debug":
+            options["--debug"] = True
+            continue
+        if command is None:
+            if arg not in _OPTIONS:
+                raise _UsageError("unknown command %s" % _quote_value(arg)
+                                  if not arg.startswith("-") else
+                                  "unknown option %s" % _quote_value(arg))
+            command = arg
+            continue
+        if arg == "--":
+            break
+        name, has_value, value = arg.partition("=")
+        known = _OPTIONS[command]
+        if name not in known:
+            if command == "exec" and not arg.startswith("-"):
+                args.insert(0, arg)
+                break
+            raise _UsageError("%s: unknown option %s" % (command,
+                                                         _quote_value(arg)))
+        if known[name]:
+            if not has_value:
+                if not args:
+                    raise _UsageError("%s: %s needs a value" % (command, name))
+                value = args.pop(0)
+            options[name] = value
+        elif has_value:
+            raise _UsageError("%s: %s takes no value" % (command, name))
+        else:
+            options[name] = True
+    if command is None:
+        raise _UsageError("no command given")
+    if command == "export":
+        fmt = options.setdefault("--format", "process")
+        if fmt not in _EXPORT_FORMATS:
+            raise _UsageError("export: --format must be one of %s" % ", ".join(
+                _EXPORT_FORMATS))
+    if command == "exec" and not args:
+        raise _UsageError("exec: no command to run (ssocreds exec -- COMMAND)")
+    if command != "exec" and args:
+        raise _UsageError("%s: unexpected argument %s" % (
+            command, _quote_value(args[0])))
+    return command, options, args
+
+
+def _cli_credentials(options):
+    profile = _load_profile(options.get("--profile"))
+    _debug('profile "%s" from %s: start URL %s, region %s, account %s, role %s, '
+           "token key %s (%s)", profile.name, profile.path, profile.start_url,
+           profile.region, profile.account_id, profile.role_name,
+           profile.token_key,
+           "sso-session" if profile.session_name else "legacy start URL")
+    provider = _build_provider(profile)
+    if not options.get("--no-cache"):
+        provider = _CLICachedProvider(provider, profile)
+    return profile, provider.retrieve()
+
+
+def _cmd_export(options, args):
+    _profile, creds = _cli_credentials(options)
+    sys.stdout.write(_format_credentials(creds, options["--format"]))
+    sys.stdout.flush()
+    return 0
+
+
+def _cmd_write_credentials(options, args):
+    profile, creds = _cli_credentials(options)
+    section = options.get("--credentials-profile") or profile.name
+    path = _credentials_file_path()
+    _write_credentials_file(path, section, creds)
+    sys.stderr.write("ssocreds: wrote [%s] to %s (expires %s)\n" % (
+        section, path, _format_timestamp(creds.expires)))
+    return 0
+
+
+_CLEARED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID",
+                      "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                      "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
+                      "AWS_ACCOUNT_ID")
+
+
+def _child_environment(profile, variables):
+    env = dict(os.environ)
+    for name in _CLEARED_VARIABLES:
+        env.pop(name, None)
+    env.update(variables)
+    region = profile.settings.get("region")
+    if isinstance(region, str) and region and not (
+            env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
+        env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region
+    return env
+
+
+def _cmd_exec(options, args):
+    profile, creds = _cli_credentials(options)
+    env = _child_environment(profile, _credential_variables(creds))
+    return _run_child(args, env)
+
+
+def _run_child(args, env):
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        if os.name != "nt":
+            os.execvpe(args[0], args, env)  # the child takes over this process
+        import subprocess
+
+        return subprocess.call(args, env=env)
+    except FileNotFoundError:
+        raise _ChildError(127, "command not found: %s" % args[0]) from None
+    except PermissionError:
+        raise _ChildError(126, "command not executable: %s" % args[0]) from None
+    except OSError as exc:
+        raise _ChildError(126, "cannot run %s: %s" % (
+            args[0], _os_error_text(exc))) from None
+
+
+class _ChildError(Error):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+_HANDLERS = {
+    "export": _cmd_export,
+    "exec": _cmd_exec,
+    "write-credentials": _cmd_write_credentials,
+}
+
+
+def _cli_message(exc, options):
+    """The one stderr line for ``exc``: what is wrong, then the fix."""
+    if isinstance(exc, InvalidTokenError):
+        profile = _profile_name(options.get("--profile"))
+        text = 'the SSO session for profile "%s" has expired or is invalid' % (
+            profile)
+        if exc.reason:
+            text += " (%s)" % exc.reason
+        return text + "; run: " + exc.login_command
+    return str(exc)
+
+
+def main(argv=None):
+    """Run the command line with ``argv`` (default sys.argv[1:]); return the
+    exit status: 0 success, 1 failure, 2 usage error."""
+    global _debug_stream
+    try:
+        command, options, args = _parse_command_line(
+            sys.argv[1:] if argv is None else argv)
+    except _UsageError as exc:
+        sys.stderr.write("ssocreds: error: %s (see ssocreds --help)\n" % exc)
+        return 2
+    if command == "help":
+        sys.stdout.write(_COMMAND_HELP.get(options["command"], _HELP))
+        return 0
+    if command == "version":
+        sys.stdout.write("ssocreds %s\n" % __version__)
+        return 0
+    debug = options["--debug"]
+    previous_stream = _debug_stream
+    if debug:
+        _debug_stream = sys.stderr
+    try:
+        return _HANDLERS[command](options, args)
+    except _ChildError as exc:
+        sys.stderr.write("ssocreds: %s\n" % exc)
+        return exc.status
+    except Error as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write("ssocreds: %s\n" % _one_line(_cli_message(exc, options),
+                                                      2000))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # a bug: say so in one line, details with --debug
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write("ssocreds: internal error (%s); rerun with --debug and "
+                         "report it\n" % type(exc).__name__)
+        return 1
+    finally:
+        _debug_stream = previous_stream
+
+
+if __name__ == "__main__":
+    sys.exit(main())
