@@ -751,7 +751,7 @@ def _read_config(path):
     try:
         data = _read_file(path)
     except FileNotFoundError:
-        return {}
+        return _parse_config("", path)
     except OSError as exc:
         raise ConfigError("cannot read the config file %s: %s" % (
             path, _os_error_text(exc)), path=path) from exc
@@ -790,7 +790,7 @@ _SECTION_KINDS = {"profile": "profiles", "sso-session": "sso_sessions",
 
 
 def _split_section_header(header):
-    for prefix, kind in _SECTION_KINDS.items():
+    for prefix, kind in _SECTION_KINDS.items():  # noqa: B007 - used below
         if header.startswith(prefix):
             break
     else:
@@ -1063,23 +1063,24 @@ def _load_token(path, login_command=None):
     """Read and validate an SSO token file; InvalidTokenError on any fault."""
     try:
         document = _read_json_object(path, "cached SSO token file")
-        token = _parse_token(document)
+        token = _parse_token(document, path)
     except Error as exc:
         raise InvalidTokenError(str(exc), login_command, path) from exc
     return _CachedToken(document, token)
 
 
-def _parse_token(document):
+def _parse_token(document, path):
     """Validate a token document's accessToken then expiresAt; return a Token."""
     for key in ("accessToken", "expiresAt"):
         value = document.get(key)
         if not isinstance(value, str) or not value:
-            raise Error("the cached SSO token has no %s (a non-empty string is "
-                        "required)" % key)
+            raise Error("cached SSO token file %s has no %s (a non-empty string "
+                        "is required)" % (path, key))
     try:
         expires = _parse_timestamp(document["expiresAt"])
     except Error as exc:
-        raise Error("the cached SSO token's expiresAt is invalid: %s" % exc) from None
+        raise Error("cached SSO token file %s has an invalid expiresAt: %s" % (
+            path, exc)) from None
     return Token(document["accessToken"], expires)
 
 
@@ -1539,13 +1540,17 @@ class _HTTP(object):
                 return response.status, response.headers, payload
             finally:
                 conn.close()
-        except ssl.SSLCertVerificationError as exc:
-            raise TransportError(
-                "TLS certificate verification failed for %s: %s; if a proxy "
-                "or private CA is in the way, set AWS_CA_BUNDLE to its CA "
-                "bundle" % (self.host, exc.verify_message or exc),
-                retryable=False) from exc
-        except ssl.SSLError as exc:
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            # 3.7+ raise SSLCertVerificationError; 3.6 a plain SSLError with
+            # that reason, or CertificateError for a host name mismatch
+            detail = getattr(exc, "verify_message", None) or exc
+            if isinstance(exc, ssl.CertificateError) or getattr(
+                    exc, "reason", None) == "CERTIFICATE_VERIFY_FAILED":
+                raise TransportError(
+                    "TLS certificate verification failed for %s: %s; if a "
+                    "proxy or private CA is in the way, set AWS_CA_BUNDLE to "
+                    "its CA bundle" % (self.host, detail),
+                    retryable=False) from exc
             raise TransportError("TLS error talking to %s: %s" % (
                 self.host, exc), retryable=False) from exc
         except socket.timeout as exc:
@@ -1881,9 +1886,11 @@ def _cmd_value(value):
 
 # -- Shared credentials file -------------------------------------------------
 
+# Keys a section we write may hold; stale ones we do not set are dropped
+# (botocore falls back to aws_security_token for the session token).
 _CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key",
-                    "aws_session_token", "aws_session_expiration",
-                    "aws_account_id")
+                    "aws_session_token", "aws_security_token",
+                    "aws_session_expiration", "aws_account_id")
 
 
 def _credentials_file_path():
