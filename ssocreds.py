@@ -66,11 +66,15 @@ __all__ = (
     "from_profile",
 )
 
-import json
 import os
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+
+try:  # datetime.py on 3.6-3.11 builds pure-Python classes first, then
+    # replaces them with these: the same classes, a millisecond sooner
+    from _datetime import datetime, timedelta, timezone
+except ImportError:  # pragma: no cover - not CPython
+    from datetime import datetime, timedelta, timezone
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing is never imported at run time
@@ -756,7 +760,7 @@ def _read_config(path):
         raise ConfigError("cannot read the config file %s: %s" % (
             path, _os_error_text(exc)), path=path) from exc
     try:
-        text = data.decode("utf-8-sig")
+        text = _decode_utf8(data)
     except UnicodeDecodeError as exc:
         raise ConfigError("the config file %s is not valid UTF-8 (byte %d)" % (
             path, exc.start), path=path) from None
@@ -1102,6 +1106,13 @@ def _refresh_blocker(document):
     return None
 
 
+def _decode_utf8(data):
+    """UTF-8 with an optional BOM (without loading the utf-8-sig codec)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.decode("utf-8")
+
+
 def _read_file(path, limit=_MAX_FILE_BYTES):
     with open(path, "rb") as f:
         data = f.read(limit + 1)
@@ -1120,7 +1131,7 @@ def _read_json_object(path, what):
         raise Error("cannot read %s %s: %s" % (what, path, _os_error_text(exc))) \
             from exc
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        document = _json_loads(_decode_utf8(data))
     except UnicodeDecodeError:
         raise Error("%s %s is not valid UTF-8" % (what, path)) from None
     except ValueError as exc:  # the message holds positions, never content
@@ -1132,6 +1143,8 @@ def _read_json_object(path, what):
 
 def _write_json_file(path, document):
     """Write ``document`` as single-line JSON, atomically (_write_file)."""
+    import json
+
     _write_file(path, json.dumps(document).encode("utf-8"))
 
 
@@ -1269,15 +1282,17 @@ class _CLICachedProvider(object):
     processes make one portal call.  Cache trouble never fails a retrieve.
     """
 
-    def __init__(self, provider, profile, cache_dir=None):
-        self.provider = provider
+    def __init__(self, make_provider, profile, cache_dir=None):
+        self._make_provider = make_provider  # called only on a cache miss
         key = {"accountId": profile.account_id, "roleName": profile.role_name}
         if profile.session_name:
             key["sessionName"] = profile.session_name
         else:
             key["startUrl"] = profile.start_url
-        digest = _sha1_hex(json.dumps(key, sort_keys=True,
-                                      separators=(",", ":")).encode("utf-8"))
+        # json.dumps(key, sort_keys=True, separators=(",", ":")), as botocore
+        text = "{%s}" % ",".join("%s:%s" % (_json_string(k), _json_string(v))
+                                 for k, v in sorted(key.items()))
+        digest = _sha1_hex(text.encode("utf-8"))
         if cache_dir is None:
             cache_dir = os.path.join(_home_dir(), ".aws", "cli", "cache")
         self.path = os.path.join(cache_dir, digest + ".json")
@@ -1290,7 +1305,7 @@ class _CLICachedProvider(object):
             creds = self._read()
             if creds is not None:
                 return creds
-            creds = self.provider.retrieve()
+            creds = self._make_provider().retrieve()
             self._write(creds)
             return creds
 
@@ -1467,8 +1482,7 @@ class _HTTP(object):
     def call(self, operation, method, path, *, query=None, headers=None,
              body=None, context=None):
         """Send a request with retries; return the decoded JSON object."""
-        import random
-
+        import json
         from urllib.parse import quote
 
         target = self.prefix + path
@@ -1493,7 +1507,7 @@ class _HTTP(object):
                     method, target, headers, data)
             except TransportError as exc:
                 if attempt < self.max_attempts and exc.retryable:
-                    delay = self._backoff(random.random(), attempt, None)
+                    delay = self._backoff(attempt, None)
                     _debug("%s attempt %d failed (%s); retrying in %.2f s",
                            operation, attempt, exc, delay)
                     time.sleep(delay)
@@ -1509,15 +1523,17 @@ class _HTTP(object):
                    attempt, status, code, request_id)
             retryable = status in _RETRYABLE_STATUS or code in _RETRYABLE_CODES
             if retryable and attempt < self.max_attempts:
-                delay = self._backoff(random.random(), attempt, response_headers)
+                delay = self._backoff(attempt, response_headers)
                 _debug("retrying %s in %.2f s", operation, delay)
                 time.sleep(delay)
                 continue
             raise APIError(operation, code, status, message, request_id, context)
 
-    def _backoff(self, jitter, attempt, headers):
-        delay = jitter * min(self.retry_base_delay * 2 ** (attempt - 1),
-                             _MAX_BACKOFF)
+    def _backoff(self, attempt, headers):
+        import random
+
+        delay = random.random() * min(self.retry_base_delay * 2 ** (attempt - 1),
+                                      _MAX_BACKOFF)
         hint = None
         if headers is not None:
             hint = _retry_after(headers)
@@ -1528,8 +1544,10 @@ class _HTTP(object):
     def _send(self, method, target, headers, data):
         import http.client
         import socket
-        import ssl
 
+        # plain-http loopback calls never need (or load) the ssl module
+        ssl = sys.modules.get("ssl") if self.scheme == "http" else __import__("ssl")
+        tls_errors = (ssl.SSLError, ssl.CertificateError) if ssl else ()
         deadline = time.monotonic() + self.connect_timeout + self.read_timeout
         try:
             conn = self._connect()
@@ -1540,7 +1558,7 @@ class _HTTP(object):
                 return response.status, response.headers, payload
             finally:
                 conn.close()
-        except (ssl.SSLError, ssl.CertificateError) as exc:
+        except tls_errors as exc:
             # 3.7+ raise SSLCertVerificationError; 3.6 a plain SSLError with
             # that reason, or CertificateError for a host name mismatch
             detail = getattr(exc, "verify_message", None) or exc
@@ -1600,6 +1618,8 @@ def _read_limited(response, deadline):
 
 
 def _decode_json_body(operation, status, payload, context):
+    import json
+
     if not payload.strip():
         return {}
     try:
@@ -1614,6 +1634,8 @@ def _decode_json_body(operation, status, payload, context):
 
 def _parse_error(status, headers, payload):
     """The AWS error code and message of an error response (wire.md 1.7)."""
+    import json
+
     try:
         body = json.loads(payload.decode("utf-8"))
     except ValueError:
@@ -1674,8 +1696,14 @@ def _proxy_for(scheme, host):
 
 
 def _is_loopback(host):
-    if host.lower() == "localhost":
+    host = host.lower()
+    if host == "localhost":
         return True
+    parts = host.split(".")
+    if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
+        return parts[0] == "127"  # IPv4 without loading ipaddress
+    if ":" not in host:
+        return False  # a host name other than localhost
     import ipaddress
 
     try:
@@ -1685,14 +1713,15 @@ def _is_loopback(host):
 
 
 def _user_agent():
-    import platform
-
-    impl = platform.python_implementation()
+    # sys and os instead of the platform module, which costs milliseconds
     system = {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(
         sys.platform, "other")
-    agent = "ssocreds/%s ua/2.1 os/%s#%s lang/python#%s md/pyimpl#%s" % (
-        __version__, system, _ua_safe(platform.release()),
-        platform.python_version(), impl)
+    release = os.uname().release if hasattr(os, "uname") else ""
+    impl = {"cpython": "CPython", "pypy": "PyPy"}.get(
+        sys.implementation.name, sys.implementation.name)
+    agent = "ssocreds/%s ua/2.1 os/%s#%s lang/python#%d.%d.%d md/pyimpl#%s" % (
+        __version__, system, _ua_safe(release), sys.version_info[0],
+        sys.version_info[1], sys.version_info[2], impl)
     app = os.environ.get("AWS_SDK_UA_APP_ID")
     if app:
         agent += " app/" + _ua_safe(app)
@@ -1720,9 +1749,6 @@ def _utcnow():
     return datetime.now(_UTC)
 
 
-_TIMESTAMP_RE = None
-
-
 def _parse_timestamp(text):
     """Parse an RFC 3339 timestamp into an aware UTC datetime.
 
@@ -1730,34 +1756,49 @@ def _parse_timestamp(text):
     length (truncated to microseconds), ``T``, ``t`` or a space between date
     and time, the ``2019-11-14T04:05:45UTC`` form of early AWS CLI v2 builds,
     and treats a time without offset as UTC.  Raises Error quoting the value.
+    Written without ``re``: this runs on every cache hit.
     """
-    global _TIMESTAMP_RE
-    if _TIMESTAMP_RE is None:
-        import re
-
-        _TIMESTAMP_RE = re.compile(
-            r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
-            r"(Z|z|UTC|[+-]\d{2}:?\d{2})?\Z", re.ASCII)
-    match = _TIMESTAMP_RE.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise Error("invalid timestamp %s: expected RFC 3339 such as "
-                    "2024-01-02T03:04:05Z" % _quote_value(text))
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
-        offset = _UTC
-        if zone and zone[0] in "+-":
-            hours, minutes = int(zone[1:3]), int(zone[-2:])
+        if not isinstance(text, str) or len(text) < 19 or text[4] != "-" \
+                or text[7] != "-" or text[10] not in "Tt " or text[13] != ":" \
+                or text[16] != ":":
+            raise ValueError("expected RFC 3339 such as 2024-01-02T03:04:05Z")
+        fields = [_digits(text, i, n) for i, n in (
+            (0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2))]
+        rest = text[19:]
+        micro = 0
+        if rest[:1] in (".", ","):
+            end = 1
+            while end < len(rest) and rest[end] in _DIGITS:
+                end += 1
+            if end == 1:
+                raise ValueError("a decimal point needs digits")
+            micro = int(rest[1:end][:6].ljust(6, "0"))
+            rest = rest[end:]
+        offset = 0
+        if rest and rest not in ("Z", "z", "UTC"):
+            if rest[0] not in "+-" or len(rest) not in (5, 6) or (
+                    len(rest) == 6 and rest[3] != ":"):
+                raise ValueError("expected Z or an offset such as +01:00")
+            hours, minutes = _digits(rest, 1, 2), _digits(rest, len(rest) - 2, 2)
             if hours > 23 or minutes > 59:
                 raise ValueError("offset out of range")
-            sign = -1 if zone[0] == "-" else 1
-            offset = timezone(sign * timedelta(hours=hours, minutes=minutes))
-        micro = int((fraction or "0")[:6].ljust(6, "0"))
-        value = datetime(int(year), int(month), int(day), int(hour), int(minute),
-                         int(second), micro, tzinfo=offset)
-        return value.astimezone(_UTC)
+            offset = (hours * 60 + minutes) * (-1 if rest[0] == "-" else 1)
+        value = datetime(*fields, micro, tzinfo=_UTC)
+        return value - timedelta(minutes=offset)
     except (ValueError, OverflowError) as exc:
         raise Error("invalid timestamp %s: %s" % (_quote_value(text), exc)) \
             from None
+
+
+_DIGITS = "0123456789"
+
+
+def _digits(text, start, count):
+    part = text[start:start + count]
+    if len(part) != count or any(c not in _DIGITS for c in part):
+        raise ValueError("expected RFC 3339 such as 2024-01-02T03:04:05Z")
+    return int(part)
 
 
 def _format_timestamp(value):
@@ -1765,6 +1806,62 @@ def _format_timestamp(value):
     if value.tzinfo is None:
         value = value.replace(tzinfo=_UTC)
     return value.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- JSON on the hot path ----------------------------------------------------
+# The json package imports re, which costs more than the rest of a cached
+# ``ssocreds export`` together; these use the C accelerator _json directly.
+
+
+class _JSONContext(object):
+    strict = True
+    object_hook = object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"),
+                      "NaN": float("nan")}.__getitem__
+
+
+_json_scanner = None
+
+
+def _json_loads(text):
+    """json.loads; ValueError on malformed input."""
+    global _json_scanner
+    if _json_scanner is None:
+        try:
+            from _json import make_scanner
+        except ImportError:  # pragma: no cover - not CPython
+            import json
+
+            return json.loads(text)
+        _json_scanner = make_scanner(_JSONContext())
+    whitespace = " \t\n\r"
+    start = len(text) - len(text.lstrip(whitespace))
+    try:
+        value, end = _json_scanner(text, start)
+    except StopIteration as exc:
+        raise ValueError("Expecting value: char %d" % exc.value) from None
+    except SystemError:
+        # Some versions (3.11) can only describe a syntax error once
+        # json.decoder is loaded: let the json package report it.
+        import json
+
+        return json.loads(text)
+    if text[end:].strip(whitespace):
+        raise ValueError("Extra data: char %d" % end)
+    return value
+
+
+def _json_string(value):
+    """json.dumps of a str (ASCII-escaped, as json.dumps does by default)."""
+    try:
+        from _json import encode_basestring_ascii
+    except ImportError:  # pragma: no cover - not CPython
+        import json
+
+        return json.dumps(value)
+    return encode_basestring_ascii(value)
 
 
 # -- Small helpers -----------------------------------------------------------
@@ -1854,7 +1951,9 @@ def _format_credentials(creds, fmt):
                     "Expiration": _format_timestamp(creds.expires)}
         if creds.account_id:
             document["AccountId"] = creds.account_id
-        return json.dumps(document, indent=2) + "\n"
+        return "{\n%s\n}\n" % ",\n".join(
+            "  %s: %s" % (_json_string(k), v if isinstance(v, int)
+                          else _json_string(v)) for k, v in document.items())
     line = {
         "env": lambda k, v: "export %s=%s" % (k, _shell_quote(v)),
         "env-no-export": lambda k, v: "%s=%s" % (k, _shell_quote(v)),
@@ -1948,7 +2047,7 @@ def _write_credentials_file(path, section, creds):
     if creds.account_id:
         values["aws_account_id"] = creds.account_id
     try:
-        text = _read_file(path).decode("utf-8-sig")
+        text = _decode_utf8(_read_file(path))
     except FileNotFoundError:
         text = ""
     except (OSError, UnicodeDecodeError) as exc:
@@ -2105,10 +2204,11 @@ def _cli_credentials(options):
            profile.region, profile.account_id, profile.role_name,
            profile.token_key,
            "sso-session" if profile.session_name else "legacy start URL")
-    provider = _build_provider(profile)
-    if not options.get("--no-cache"):
-        provider = _CLICachedProvider(provider, profile)
-    return profile, provider.retrieve()
+    if options.get("--no-cache"):
+        return profile, _build_provider(profile).retrieve()
+    # the cache is checked before any client is built: a hit stays cheap
+    cached = _CLICachedProvider(lambda: _build_provider(profile), profile)
+    return profile, cached.retrieve()
 
 
 def _cmd_export(options, args):

@@ -521,3 +521,15 @@ def test_console_script_entry_point_is_main():
     scripts = parser.get("options.entry_points", "console_scripts")
     assert scripts.strip() == "ssocreds = ssocreds:main"
     assert shutil.which("sh")
+
+
+def test_bench_runs_once_and_prints_the_table(home):
+    result = subprocess.run([sys.executable, os.path.join(HERE, "bench.py"),
+                             "--runs", "1"], cwd=HERE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "| measurement | ssocreds | baseline | ratio | target | met |" in \
+        result.stdout
+    assert "16 cold `export` processes: portal calls | 1 |" in result.stdout
+    assert "50 threads, cold cache: portal calls | 1 |" in result.stdout

@@ -1365,3 +1365,46 @@ def test_import_loads_no_network_or_heavy_modules():
     result = subprocess.run([sys.executable, "-c", code], cwd=HERE,
                             stdout=subprocess.PIPE, universal_newlines=True)
     assert result.stdout.strip() == "[]"
+
+
+# -- JSON without the json module --------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": 1, "b": [true, false, null, 1.5, -2e3, "x\\u00e9\\n"], "c": {}}',
+    ' \n\t{"nested": {"deep": [[], {}]}} \r\n', '[]', '"s"', '12', 'null',
+    '{"dup": 1, "dup": 2}', '{"big": 12345678901234567890}', '[NaN, Infinity]'])
+def test_json_loads_matches_the_json_module(text):
+    got = mod._json_loads(text)
+    want = json.loads(text)
+    assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
+
+
+@pytest.mark.parametrize("text", ["", " ", "{", '{"a": 1} x', "{'a': 1}",
+                                  '{"a": 1,}', "[1 2]", '"\\x"', "nul"])
+def test_json_loads_rejects_what_json_rejects(text):
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        mod._json_loads(text)
+
+
+def test_process_output_is_exactly_json_dumps_indent_2():
+    creds = mod.Credentials('AK"\\', "sé/+=", "tok\n\u2028",
+                            D(2030, 1, 2, 3, 4, 5, tzinfo=UTC), account_id="1")
+    text = mod._format_credentials(creds, "process")
+    assert text == json.dumps({
+        "Version": 1, "AccessKeyId": 'AK"\\', "SecretAccessKey": "sé/+=",
+        "SessionToken": "tok\n\u2028", "Expiration": "2030-01-02T03:04:05Z",
+        "AccountId": "1"}, indent=2) + "\n"
+
+
+def test_json_loads_reports_errors_in_a_fresh_interpreter():
+    # without json.decoder loaded, some _json versions cannot raise properly
+    code = ("import ssocreds\nfor t in ('{', '{\"a\"', '[1,'):\n    try:\n"
+            "        ssocreds._json_loads(t)\n    except ValueError:\n"
+            "        print('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=HERE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    assert result.stdout.split() == ["ok"] * 3, result.stderr

@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Measure ssocreds against the stdlib floor and boto3, reproducibly.
+
+    python3 bench.py [--runs N] [--python PATH] [--json]
+
+Starts the fake Identity Center on 127.0.0.1 with a throwaway HOME (an
+sso-session profile "demo" and a fresh login), then times whole processes,
+interleaved (A B C, B C A, ...) after a warm-up, and prints medians, ratios
+and the targets in one markdown table with the machine and Python version.
+Peak RSS is read per process with os.wait4.  boto3/botocore are measured only
+when the measured interpreter can import them.
+
+Every process runs in a fresh virtual environment of the measured
+interpreter (no pip, no .pth files: site-packages hooks of the host, such as
+one that imports certifi at every start, would otherwise dominate), with the
+interpreter's own site-packages on PYTHONPATH so boto3 stays importable;
+--no-venv measures the interpreter as it is.  Use the real interpreter binary
+for --python: pyenv's "python3" shim adds about 0.2 s to every process.
+
+The ssocreds command is run through pip's console-script template (which
+itself imports re) from compiled bytecode; "own cost" runs the same without
+the template (python -c "from ssocreds import main; ...").
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import fakesso
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# pip's console-script template (what the installed "ssocreds" command runs)
+CONSOLE_SCRIPT = """\
+import re
+import sys
+from ssocreds import main
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
+    sys.exit(main())
+"""
+
+FLOOR_SCRIPT = """\
+import json, urllib.request
+req = urllib.request.Request(%r, headers={"x-amz-sso_bearer_token": %r})
+print(json.load(urllib.request.urlopen(req, timeout=10))["roleCredentials"]["accessKeyId"])
+"""
+
+BOTO3_SCRIPT = """\
+import boto3
+creds = boto3.Session(profile_name="demo").get_credentials().get_frozen_credentials()
+print(creds.access_key)
+"""
+
+INPROCESS_SCRIPT = """\
+import sys, timeit
+kind = sys.argv[1]
+if kind == "ssocreds":
+    import ssocreds
+    cache = ssocreds.from_profile("demo")
+    call = cache.retrieve
+else:
+    import botocore.session
+    creds = botocore.session.Session(profile="demo").get_credentials()
+    call = creds.get_frozen_credentials
+call()
+number = 20000
+best = min(timeit.repeat(call, number=number, repeat=5))
+print(best / number * 1e9)
+"""
+
+THREAD_HERD_SCRIPT = """\
+import threading, ssocreds
+cache = ssocreds.from_profile("demo")
+barrier = threading.Barrier(50)
+def work():
+    barrier.wait()
+    cache.retrieve()
+threads = [threading.Thread(target=work) for _ in range(50)]
+for t in threads: t.start()
+for t in threads: t.join()
+"""
+
+TARGETS = {
+    "cold_vs_floor": 1.10, "cold_vs_boto3": 0.25, "warm_vs_pass": 1.15,
+    "import_us": 5000, "rss_vs_floor": 1.05,
+}
+
+
+def run(cmd, env):
+    """Run ``cmd``; return (seconds, peak RSS in KiB, exit status, stdout)."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out,
+                                stderr=subprocess.DEVNULL)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+        out.seek(0)
+        return elapsed, usage.ru_maxrss, proc.returncode, out.read().decode()
+
+
+def can_import(python, module, env):
+    return subprocess.run([python, "-c", "import " + module], env=env,
+                          stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+def import_time_us(python, module, env):
+    result = subprocess.run([python, "-X", "importtime", "-c", "import " + module],
+                            env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, universal_newlines=True)
+    for line in result.stderr.splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) == 3 and parts[2] == module:
+            return int(parts[1])
+    raise RuntimeError("no import time for %s: %s" % (module, result.stderr[-500:]))
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "%s, %s, %d cores" % (platform.platform(), cpu, os.cpu_count() or 0)
+
+
+def measure(python, runs, workdir, fake, env):
+    results = {}
+    script = os.path.join(workdir, "ssocreds-console")
+    with open(script, "w") as f:
+        f.write(CONSOLE_SCRIPT)
+    floor = os.path.join(workdir, "floor.py")
+    with open(floor, "w") as f:
+        f.write(FLOOR_SCRIPT % (fake.url + "/federation/credentials?account_id="
+                                "111122223333&role_name=ReadOnly",
+                                "demo-access-token"))
+    boto3_script = os.path.join(workdir, "boto3_creds.py")
+    with open(boto3_script, "w") as f:
+        f.write(BOTO3_SCRIPT)
+    has_boto3 = can_import(python, "boto3", env)
+    cli_cache = os.path.join(env["HOME"], ".aws", "cli", "cache")
+
+    def clear_cache():
+        shutil.rmtree(cli_cache, ignore_errors=True)
+
+    export = [python, script, "export", "--profile", "demo"]
+    direct = [python, "-c", "import sys; from ssocreds import main; "
+              "sys.exit(main())", "export", "--profile", "demo"]
+    commands = {
+        "cold_export": (export, clear_cache),
+        "floor": ([python, floor], None),
+        "warm_export": (export, None),
+        "warm_direct": (direct, None),
+        "pass": ([python, "-c", "pass"], None),
+    }
+    if has_boto3:
+        commands["boto3"] = ([python, boto3_script], None)
+    samples = {name: [] for name in commands}
+    rss = {name: [] for name in commands}
+    names = list(commands)
+    for i in range(runs + 2):  # two warm-up rounds, then interleaved runs
+        order = names[i % len(names):] + names[:i % len(names)]
+        for name in order:
+            cmd, before = commands[name]
+            if name.startswith("warm") and not os.path.isdir(cli_cache):
+                run(export, env)  # make sure the cache is warm
+            if before:
+                before()
+            seconds, peak, status, out = run(cmd, env)
+            if status != 0:
+                raise RuntimeError("%s failed (exit %d): %s" % (name, status, out))
+            if i >= 2:
+                samples[name].append(seconds)
+                rss[name].append(peak)
+    for name in names:
+        results[name + "_ms"] = statistics.median(samples[name]) * 1000
+        results[name + "_rss_kib"] = statistics.median(rss[name])
+    results["import_ssocreds_us"] = statistics.median(
+        import_time_us(python, "ssocreds", env) for _ in range(max(3, runs)))
+    if has_boto3:
+        results["import_boto3_us"] = statistics.median(
+            import_time_us(python, "boto3", env) for _ in range(3))
+    inprocess = os.path.join(workdir, "inprocess.py")
+    with open(inprocess, "w") as f:
+        f.write(INPROCESS_SCRIPT)
+    out = subprocess.run([python, inprocess, "ssocreds"], env=env,
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout
+    results["retrieve_ns"] = float(out)
+    if can_import(python, "botocore", env):
+        out = subprocess.run([python, inprocess, "botocore"], env=env,
+                             stdout=subprocess.PIPE, universal_newlines=True).stdout
+        results["botocore_frozen_ns"] = float(out)
+    # herds: one portal call for 50 threads, and for 16 cold processes
+    fake.delays["GetRoleCredentials"] = 0.1  # widen the race window
+    before = fake.calls.get("GetRoleCredentials", 0)
+    subprocess.run([python, "-c", THREAD_HERD_SCRIPT], env=env, check=True)
+    results["herd_threads_calls"] = fake.calls["GetRoleCredentials"] - before
+    clear_cache()
+    before = fake.calls["GetRoleCredentials"]
+    procs = [subprocess.Popen(export, env=env, stdout=subprocess.DEVNULL)
+             for _ in range(16)]
+    for proc in procs:
+        proc.wait()
+    results["herd_processes_calls"] = fake.calls["GetRoleCredentials"] - before
+    fake.delays.clear()
+    return results
+
+
+def table(results, python_version, runs, venv):
+    r = results
+
+    def ratio(a, b):
+        return r[a] / r[b] if b in r and a in r else None
+
+    rows = []
+
+    def row(what, ours, base, value, target, fmt="%.2f", lower=True):
+        if value is None:
+            rows.append((what, ours, base, "n/a", target, "n/a"))
+            return
+        met = value <= TARGETS[target] if lower else value == TARGETS[target]
+        rows.append((what, ours, base, fmt % value, "≤ %s" % TARGETS[target],
+                     "yes" if met else "**no**"))
+
+    ms = "%.1f ms"
+    row("cold `ssocreds export` vs urllib floor", ms % r["cold_export_ms"],
+        ms % r["floor_ms"], ratio("cold_export_ms", "floor_ms"), "cold_vs_floor")
+    row("cold `ssocreds export` vs boto3", ms % r["cold_export_ms"],
+        ms % r["boto3_ms"] if "boto3_ms" in r else "n/a",
+        ratio("cold_export_ms", "boto3_ms"), "cold_vs_boto3")
+    row("warm `ssocreds export` vs `python -c pass`", ms % r["warm_export_ms"],
+        ms % r["pass_ms"], ratio("warm_export_ms", "pass_ms"), "warm_vs_pass")
+    row("warm export, own cost (no pip template)", ms % r["warm_direct_ms"],
+        ms % r["pass_ms"], ratio("warm_direct_ms", "pass_ms"), "warm_vs_pass")
+    boto_import = ("%.0f µs (boto3)" % r["import_boto3_us"]
+                   if "import_boto3_us" in r else "n/a")
+    row("`import ssocreds`, cumulative", "%.0f µs" % r["import_ssocreds_us"],
+        boto_import, r["import_ssocreds_us"], "import_us", fmt="%.0f µs")
+    row("peak RSS, cold export vs floor", "%.1f MiB" % (
+        r["cold_export_rss_kib"] / 1024), "%.1f MiB" % (r["floor_rss_kib"] / 1024),
+        ratio("cold_export_rss_kib", "floor_rss_kib"), "rss_vs_floor")
+    lines = [
+        "ssocreds benchmark: %s, Python %s%s, %d interleaved runs (median)" % (
+            time.strftime("%Y-%m-%d"), python_version,
+            " (fresh venv)" if venv else "", runs),
+        "", "Machine: " + machine(), "",
+        "| measurement | ssocreds | baseline | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += ["| %s | %s | %s | %s | %s | %s |" % row_ for row_ in rows]
+    botocore = ("%.0f ns (botocore `get_frozen_credentials`)" % r[
+        "botocore_frozen_ns"] if "botocore_frozen_ns" in r else "n/a")
+    lines.append("| warm `CredentialsCache.retrieve()` per call | %.0f ns | %s | "
+                 "| | |" % (r["retrieve_ns"], botocore))
+    for key, what in (("herd_threads_calls", "50 threads, cold cache"),
+                      ("herd_processes_calls", "16 cold `export` processes")):
+        lines.append("| %s: portal calls | %d | | | = 1 | %s |" % (
+            what, r[key], "yes" if r[key] == 1 else "**no**"))
+    lines += ["", "Process medians: " + ", ".join(
+        "%s %.1f ms" % (name, r[name + "_ms"]) for name in (
+            "pass", "warm_direct", "warm_export", "floor", "cold_export", "boto3")
+        if name + "_ms" in r)]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-venv", action="store_true",
+                        help="run the interpreter as it is, site hooks and all")
+    args = parser.parse_args(argv)
+    python = os.path.realpath(shutil.which(args.python) or args.python)
+    info = json.loads(subprocess.run(
+        [python, "-c", "import json, platform, sysconfig; print(json.dumps(["
+         "platform.python_version(), sysconfig.get_paths()['purelib'], "
+         "sysconfig.get_paths()['platlib']]))"],
+        stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout)
+    version, purelib, platlib = info
+    with fakesso.FakeIdentityCenter() as fake, \
+            tempfile.TemporaryDirectory() as workdir:
+        home = os.path.join(workdir, "home")
+        os.mkdir(home)
+        env = fakesso.write_sso_home(home, fake)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPATH"] = HERE
+        if not args.no_venv:
+            venv = os.path.join(workdir, "venv")
+            subprocess.run([python, "-m", "venv", "--without-pip", venv],
+                           check=True)
+            python = os.path.join(venv, "bin", "python")
+            env["PYTHONPATH"] = os.pathsep.join(
+                [HERE] + sorted({purelib, platlib}))
+        # measure from bytecode, as an installed module runs
+        subprocess.run([python, "-c", "import py_compile; py_compile.compile("
+                        "%r, doraise=True)" % os.path.join(HERE, "ssocreds.py")],
+                       check=True)
+        results = measure(python, max(1, args.runs), workdir, fake, env)
+    results["python"] = version
+    results["runs"] = args.runs
+    results["venv"] = not args.no_venv
+    if args.json:
+        print(json.dumps(results, indent=2, sort_keys=True))
+    else:
+        print(table(results, version, args.runs, results["venv"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
