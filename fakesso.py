@@ -16,8 +16,11 @@ In code::
         fake.calls["GetRoleCredentials"]   # how many requests arrived
 
 It speaks the wire formats in the project's wire.md: GetRoleCredentials,
-ListAccounts, ListAccountRoles, Logout (portal) and CreateToken (OIDC), with
-knobs for faults (scripted error responses, delays) and request counting.
+ListAccounts, ListAccountRoles, Logout (portal); RegisterClient,
+StartDeviceAuthorization, CreateToken (refresh, device-code and PKCE
+authorization-code grants) and the browser's /authorize step (OIDC); with
+knobs for faults (scripted error responses, delays), the user's answers in
+the browser, and request counting.
 """
 
 import json
@@ -37,6 +40,9 @@ _OPERATIONS = {
     ("GET", "/assignment/roles"): "ListAccountRoles",
     ("POST", "/logout"): "Logout",
     ("POST", "/token"): "CreateToken",
+    ("POST", "/client/register"): "RegisterClient",
+    ("POST", "/device_authorization"): "StartDeviceAuthorization",
+    ("GET", "/authorize"): "Authorize",
 }
 
 _PORTAL_ERROR_TYPE = "com.amazonaws.switchboard.portal#%s"
@@ -83,7 +89,13 @@ class FakeIdentityCenter(object):
     - ``calls[operation]``: requests received; ``requests``: every request as
       (operation, method, path, headers, body);
     - ``accounts``: {account_id: {"name", "email", "roles": [...]}} and
-      ``page_size`` for the list operations.
+      ``page_size`` for the list operations;
+    - device flow: ``device_pending_polls`` (pending answers before the user
+      approves), ``device_slow_downs`` (SlowDown answers first),
+      ``device_outcome`` ("approve", "deny" or "expire"),
+      ``device_interval`` and ``device_expires_in`` (s);
+    - browser step of PKCE: ``authorize_error`` (e.g. "access_denied") and
+      ``authorize_state`` (a wrong state to send back).
     """
 
     def __init__(self, host="127.0.0.1", port=0):
@@ -103,6 +115,16 @@ class FakeIdentityCenter(object):
         self._refresh_tokens = {}  # refresh token -> client id
         self._clients = {}  # client id -> client secret
         self._scripted = {}  # operation -> [Response]
+        self.registrations = {}  # client id -> RegisterClient request
+        self._devices = {}  # device code -> state
+        self._codes = {}  # authorization code -> (client, redirect, challenge)
+        self.device_pending_polls = 1
+        self.device_slow_downs = 0
+        self.device_outcome = "approve"
+        self.device_interval = 1
+        self.device_expires_in = 600
+        self.authorize_error = None
+        self.authorize_state = None
         self._lock = threading.Lock()
         self._serial = 0
         self._server = None
@@ -263,7 +285,12 @@ class FakeIdentityCenter(object):
         if secret is None or secret != request.get("clientSecret"):
             return _error("CreateToken", 401, "InvalidClientException",
                           "unknown client")
-        if request.get("grantType") != "refresh_token":
+        grant = request.get("grantType")
+        if grant == "urn:ietf:params:oauth:grant-type:device_code":
+            return self._device_token(request)
+        if grant == "authorization_code":
+            return self._code_token(request)
+        if grant != "refresh_token":
             return _error("CreateToken", 400, "UnsupportedGrantTypeException",
                           "unsupported grant")
         old = request.get("refreshToken")
@@ -274,16 +301,124 @@ class FakeIdentityCenter(object):
         if not valid:
             return _error("CreateToken", 400, "InvalidGrantException",
                           "invalid refresh token")
+        return self._issue(request["clientId"], self.rotate_refresh_tokens)
+
+    def _issue(self, client_id, with_refresh_token):
         n = self._next_serial()
         access_token = "fake-access-token-%d" % n
         self.add_token(access_token)
         result = {"accessToken": access_token, "tokenType": "Bearer",
                   "expiresIn": self.token_lifetime}
-        if self.rotate_refresh_tokens:
+        if with_refresh_token:
             result["refreshToken"] = "fake-refresh-token-%d" % n
             with self._lock:
-                self._refresh_tokens[result["refreshToken"]] = request["clientId"]
+                self._refresh_tokens[result["refreshToken"]] = client_id
         return Response(200, result)
+
+    def _registered_for_refresh(self, client_id):
+        registration = self.registrations.get(client_id, {})
+        return bool(registration.get("scopes")) or "refresh_token" in (
+            registration.get("grantTypes") or [])
+
+    def _device_token(self, request):
+        with self._lock:
+            state = self._devices.get(request.get("deviceCode"))
+            if state is None or state["client"] != request["clientId"]:
+                state = None
+            else:
+                state["polls"] += 1
+                polls = state["polls"]
+        if state is None:
+            return _error("CreateToken", 400, "InvalidGrantException",
+                          "unknown device code")
+        if polls <= self.device_slow_downs:
+            return _error("CreateToken", 400, "SlowDownException", "slow down")
+        if polls <= self.device_slow_downs + self.device_pending_polls:
+            return _error("CreateToken", 400, "AuthorizationPendingException",
+                          "Authorization is still pending")
+        if self.device_outcome == "deny":
+            return _error("CreateToken", 400, "AccessDeniedException",
+                          "the user denied the request")
+        if self.device_outcome == "expire":
+            return _error("CreateToken", 400, "ExpiredTokenException",
+                          "the device code expired")
+        with self._lock:
+            del self._devices[request["deviceCode"]]
+        return self._issue(request["clientId"],
+                           self._registered_for_refresh(request["clientId"]))
+
+    def _code_token(self, request):
+        import base64
+        import hashlib
+
+        with self._lock:
+            entry = self._codes.pop(request.get("code"), None)
+        if entry is None or entry[0] != request["clientId"]:
+            return _error("CreateToken", 400, "InvalidGrantException",
+                          "unknown authorization code")
+        verifier = request.get("codeVerifier") or ""
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(
+            verifier.encode("ascii")).digest()).decode("ascii").rstrip("=")
+        if entry[1] != request.get("redirectUri") or entry[2] != challenge:
+            return _error("CreateToken", 400, "InvalidGrantException",
+                          "redirect URI or code verifier mismatch")
+        return self._issue(request["clientId"], True)
+
+    def _op_RegisterClient(self, query, headers, body):
+        request = json.loads(body.decode("utf-8"))
+        if request.get("clientType") != "public" or not request.get("clientName"):
+            return _error("RegisterClient", 400, "InvalidRequestException",
+                          "clientName and clientType public are required")
+        n = self._next_serial()
+        client_id, secret = "fake-client-%d" % n, "fake-client-secret-%d" % n
+        with self._lock:
+            self._clients[client_id] = secret
+            self.registrations[client_id] = request
+        now = int(time.time())
+        return Response(200, {"clientId": client_id, "clientSecret": secret,
+                              "clientIdIssuedAt": now,
+                              "clientSecretExpiresAt": now + 90 * 86400})
+
+    def _op_StartDeviceAuthorization(self, query, headers, body):
+        request = json.loads(body.decode("utf-8"))
+        with self._lock:
+            known = self._clients.get(request.get("clientId")) == request.get(
+                "clientSecret")
+        if not known:
+            return _error("StartDeviceAuthorization", 401,
+                          "InvalidClientException", "unknown client")
+        n = self._next_serial()
+        device_code, user_code = "fake-device-code-%d" % n, "ABCD-%04d" % n
+        with self._lock:
+            self._devices[device_code] = {"client": request["clientId"],
+                                          "polls": 0, "user_code": user_code}
+        return Response(200, {
+            "deviceCode": device_code, "userCode": user_code,
+            "verificationUri": self.url + "/device",
+            "verificationUriComplete": self.url + "/device?user_code=" + user_code,
+            "expiresIn": self.device_expires_in,
+            "interval": self.device_interval})
+
+    def _op_Authorize(self, query, headers, body):
+        from urllib.parse import urlencode
+
+        client_id, redirect = query.get("client_id"), query.get("redirect_uri")
+        if client_id not in self._clients or not redirect or query.get(
+                "code_challenge_method") != "S256" or query.get(
+                    "response_type") != "code":
+            return Response(400, {"message": "bad authorize request"})
+        if self.authorize_error:
+            params = {"error": self.authorize_error,
+                      "error_description": "the user said no",
+                      "state": query.get("state", "")}
+        else:
+            code = "fake-code-%d" % self._next_serial()
+            with self._lock:
+                self._codes[code] = (client_id, redirect,
+                                     query.get("code_challenge"))
+            params = {"code": code, "state": self.authorize_state
+                      or query.get("state", "")}
+        return Response(302, b"", {"Location": redirect + "?" + urlencode(params)})
 
 
 def _error(operation, status, code, message, headers=None):

@@ -55,6 +55,7 @@ __all__ = (
     "Error",
     "ConfigError",
     "InvalidTokenError",
+    "LoginError",
     "APIError",
     "TransportError",
     "standard_cached_token_filepath",
@@ -727,13 +728,19 @@ class _Profile(object):
 
     @property
     def login_command(self):
+        if self.name is None:  # a bare sso-session
+            option = " --sso-session " + _shell_quote(self.session_name)
+            return "%s%s (or: ssocreds login%s)" % (_DEFAULT_LOGIN_COMMAND,
+                                                    option, option)
         return _login_command(self.name)
 
 
 def _login_command(profile_name):
-    if profile_name == "default":
-        return _DEFAULT_LOGIN_COMMAND
-    return "%s --profile %s" % (_DEFAULT_LOGIN_COMMAND, _shell_quote(profile_name))
+    """The fix for an expired session: the AWS CLI's login, and ours."""
+    option = "" if profile_name == "default" else " --profile " + _shell_quote(
+        profile_name)
+    return "%s%s (or: ssocreds login%s)" % (_DEFAULT_LOGIN_COMMAND, option,
+                                            option)
 
 
 def _config_path(config_file=None, environ=None):
@@ -867,8 +874,13 @@ def _parse_nested(value):
     return nested
 
 
-def _load_profile(profile=None, config_file=None, environ=None):
-    """Resolve the SSO settings of ``profile`` into a _Profile."""
+def _load_profile(profile=None, config_file=None, environ=None,
+                  require_role=True):
+    """Resolve the SSO settings of ``profile`` into a _Profile.
+
+    ``require_role`` False accepts a profile without sso_account_id and
+    sso_role_name (enough to log in, list accounts or check status).
+    """
     environ = os.environ if environ is None else environ
     name = _profile_name(profile, environ)
     path = _config_path(config_file, environ)
@@ -900,8 +912,7 @@ def _load_profile(profile=None, config_file=None, environ=None):
                         session[key]), profile=name, path=path)
         merged = dict(settings)
         merged.update((k, session[k]) for k in legacy if session.get(k))
-        scopes = session.get("sso_registration_scopes", "")
-        result.scopes = [s.strip() for s in scopes.split(",") if s.strip()] or None
+        result.scopes = _parse_scopes(session)
         result.session_name = session_name
     elif not any(k in settings for k in legacy + ("sso_account_id", "sso_role_name")):
         raise ConfigError(
@@ -912,6 +923,8 @@ def _load_profile(profile=None, config_file=None, environ=None):
     else:
         merged = settings
     required = ("sso_account_id", "sso_region", "sso_role_name", "sso_start_url")
+    if not require_role:
+        required = legacy[::-1]
     missing = [k for k in required if not merged.get(k)]
     if missing:
         hint = ""
@@ -926,9 +939,48 @@ def _load_profile(profile=None, config_file=None, environ=None):
             profile=name, path=path)
     result.start_url = merged["sso_start_url"]
     result.region = merged["sso_region"]
-    result.account_id = merged["sso_account_id"]
-    result.role_name = merged["sso_role_name"]
+    result.account_id = merged.get("sso_account_id")
+    result.role_name = merged.get("sso_role_name")
     return result
+
+
+def _load_session(session_name, config_file=None, environ=None):
+    """A _Profile for ``[sso-session NAME]`` itself (login, list, logout).
+
+    Endpoint settings come from the AWS_PROFILE (or default) profile when
+    it exists.
+    """
+    environ = os.environ if environ is None else environ
+    path = _config_path(config_file, environ)
+    config = _read_config(path)
+    session = config["sso_sessions"].get(session_name)
+    if session is None:
+        raise ConfigError("%s has no [sso-session %s] section; create it with "
+                          "aws configure sso-session" % (
+                              path, _shell_quote(session_name)), path=path)
+    missing = [k for k in ("sso_region", "sso_start_url") if not session.get(k)]
+    if missing:
+        raise ConfigError(
+            'sso-session "%s" is missing required configuration: %s; add %s '
+            "to [sso-session %s] in %s" % (
+                session_name, ", ".join(missing),
+                "it" if len(missing) == 1 else "them",
+                _shell_quote(session_name), path), path=path)
+    settings = config["profiles"].get(_profile_name(None, environ), {})
+    result = _Profile(None, path, settings, config)
+    result.session_name = session_name
+    result.start_url = session["sso_start_url"]
+    result.region = session["sso_region"]
+    result.scopes = _parse_scopes(session)
+    return result
+
+
+def _parse_scopes(session):
+    """sso_registration_scopes: comma-separated, trimmed, empties dropped."""
+    scopes = session.get("sso_registration_scopes", "")
+    if not isinstance(scopes, str):
+        return None
+    return [s.strip() for s in scopes.split(",") if s.strip()] or None
 
 
 def _profile_setting(profile, key, env_name, environ):
@@ -1926,6 +1978,429 @@ def _shell_quote(value):
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
+# -- Login, logout, accounts -------------------------------------------------
+
+_DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+_PKCE_GRANTS = ["authorization_code", "refresh_token"]
+_CALLBACK_PATH = "/oauth/callback"
+_LOGIN_TIMEOUT = 600.0  # the AWS CLI waits 10 minutes for the browser
+_REGISTRATION_WINDOW = timedelta(minutes=15)
+
+
+class LoginError(Error):
+    """A login did not complete: denied, expired, or the browser step failed."""
+
+
+def _registration_path(profile):
+    """The AWS CLI's client-registration cache file (wire.md section 4.6)."""
+    # json.dumps(..., sort_keys=True) with default separators, as the CLI
+    key = '{"region": %s, "scopes": %s, "session_name": %s, "startUrl": %s, ' \
+          '"tool": "botocore"}' % (
+              _json_string(profile.region),
+              "null" if profile.scopes is None else "[%s]" % ", ".join(
+                  _json_string(s) for s in profile.scopes),
+              "null" if profile.session_name is None else _json_string(
+                  profile.session_name),
+              _json_string(profile.start_url))
+    return os.path.join(_sso_cache_dir(), _sha1_hex(key.encode("utf-8")) + ".json")
+
+
+def _client_registration(oidc, profile, pkce):
+    """A cached registration fit for the flow, or a new one (RegisterClient)."""
+    path = _registration_path(profile)
+    try:
+        cached = _read_json_object(path, "client registration")
+        expires = _parse_timestamp(cached.get("expiresAt"))
+        fits = ("authorization_code" in (cached.get("grantTypes") or [])) == pkce
+        if (fits and isinstance(cached.get("clientId"), str)
+                and isinstance(cached.get("clientSecret"), str)
+                and expires - _utcnow() > _REGISTRATION_WINDOW):
+            _debug("reusing client registration %s", path)
+            return cached
+    except Error as exc:
+        _debug("no reusable client registration in %s: %s", path, exc)
+    name = "botocore-client-%s" % (profile.session_name or int(time.time()))
+    if pkce:
+        scopes = profile.scopes or ["sso:account:access"]
+        response = oidc.register_client(
+            client_name=name, scopes=scopes, grant_types=_PKCE_GRANTS,
+            redirect_uris=["http://127.0.0.1" + _CALLBACK_PATH],
+            issuer_url=profile.start_url)
+    else:
+        scopes = profile.scopes
+        response = oidc.register_client(client_name=name, scopes=scopes)
+    client_id, secret = response.get("clientId"), response.get("clientSecret")
+    expires_at = response.get("clientSecretExpiresAt")
+    if not (isinstance(client_id, str) and isinstance(secret, str)
+            and _is_int(expires_at)):
+        raise APIError("RegisterClient", "InvalidResponse", 200,
+                       "the response lacks clientId, clientSecret or "
+                       "clientSecretExpiresAt")
+    registration = {"clientId": client_id, "clientSecret": secret,
+                    "expiresAt": _format_timestamp(
+                        _EPOCH + timedelta(seconds=expires_at))}
+    if scopes:
+        registration["scopes"] = scopes
+    if pkce:
+        registration["grantTypes"] = _PKCE_GRANTS
+    try:
+        _write_json_file(path, registration)
+    except OSError as exc:
+        _debug("cannot cache the client registration in %s: %s", path,
+               _os_error_text(exc))
+    return registration
+
+
+def _device_login(oidc, profile, registration, *, notify, open_browser,
+                  sleep=time.sleep, clock=time.monotonic):
+    """The device-authorization flow (wire.md 3.8, 4.4); CreateToken result."""
+    start = oidc.start_device_authorization(
+        client_id=registration["clientId"],
+        client_secret=registration["clientSecret"], start_url=profile.start_url)
+    device_code = start.get("deviceCode")
+    if not isinstance(device_code, str):
+        raise APIError("StartDeviceAuthorization", "InvalidResponse", 200,
+                       "the response has no deviceCode")
+    interval = start.get("interval") if _is_int(start.get("interval")) else 5
+    interval = max(interval, 1)
+    lifetime = start.get("expiresIn") if _is_int(start.get("expiresIn")) else 600
+    deadline = clock() + lifetime
+    shown = False
+    while True:
+        try:
+            return oidc.create_token(
+                grant_type=_DEVICE_GRANT, client_id=registration["clientId"],
+                client_secret=registration["clientSecret"],
+                device_code=device_code)
+        except APIError as exc:
+            if exc.code == "SlowDownException":
+                interval += 5
+            elif exc.code == "ExpiredTokenException":
+                raise LoginError("the device code expired before the sign-in "
+                                 "was approved; run the login again") from None
+            elif exc.code == "AccessDeniedException":
+                raise LoginError("the sign-in was denied in the browser") \
+                    from None
+            elif exc.code != "AuthorizationPendingException":
+                raise
+        if not shown:  # one immediate attempt first: clients may be pre-approved
+            shown = True
+            complete = start.get("verificationUriComplete") or start.get(
+                "verificationUri")
+            notify("To sign in, open this URL and confirm the code %s:\n  %s\n"
+                   "Waiting for approval (Ctrl-C to cancel)..." % (
+                       start.get("userCode", "?"), complete))
+            open_browser(complete)
+        if clock() + interval > deadline:
+            raise LoginError("the device code expired before the sign-in was "
+                             "approved; run the login again")
+        sleep(interval)
+
+
+def _pkce_login(oidc, profile, registration, *, notify, open_browser, port=0,
+                timeout=_LOGIN_TIMEOUT):
+    """The authorization-code flow with PKCE (wire.md 3.5, 4.5)."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import quote, urlsplit
+
+    verifier = "".join(secrets.choice(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        for _ in range(64))
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(
+        verifier.encode("ascii")).digest()).decode("ascii").rstrip("=")
+    state = _uuid4()
+    server = _CallbackServer(port)
+    try:
+        redirect_uri = "http://127.0.0.1:%d%s" % (server.port, _CALLBACK_PATH)
+        base = urlsplit(oidc.endpoint_url)
+        scopes = " ".join(registration.get("scopes") or profile.scopes
+                          or ["sso:account:access"])
+        url = "%s://%s/authorize?%s" % (base.scheme, base.netloc, "&".join(
+            "%s=%s" % (k, quote(v, safe="")) for k, v in (
+                ("response_type", "code"),
+                ("client_id", registration["clientId"]),
+                ("redirect_uri", redirect_uri), ("state", state),
+                ("code_challenge_method", "S256"), ("scopes", scopes),
+                ("code_challenge", challenge))))
+        notify("To sign in, open this URL in a browser on this machine "
+               "(redirects to %s):\n  %s\nWaiting for the browser (Ctrl-C to "
+               "cancel)..." % (redirect_uri, url))
+        open_browser(url)
+        query = server.wait(timeout)
+    finally:
+        server.close()
+    if query is None:
+        raise LoginError("no sign-in arrived within %d seconds; run the login "
+                         "again" % timeout)
+    if query.get("error"):
+        raise LoginError("the sign-in failed in the browser: %s" % _one_line(
+            query.get("error_description") or query["error"], 200))
+    if query.get("state") != state:
+        raise LoginError("the sign-in response did not carry the expected state "
+                         "(a stale or forged browser tab?); run the login again")
+    if not query.get("code"):
+        raise LoginError("the sign-in response carried no authorization code")
+    try:
+        return oidc.create_token(
+            grant_type="authorization_code", client_id=registration["clientId"],
+            client_secret=registration["clientSecret"],
+            redirect_uri=redirect_uri, code_verifier=verifier,
+            code=query["code"])
+    except APIError as exc:
+        if exc.code == "ExpiredTokenException":
+            raise LoginError("the authorization code expired; run the login "
+                             "again") from None
+        raise
+
+
+class _CallbackServer(object):
+    """A one-shot HTTP listener on 127.0.0.1 for the OAuth redirect."""
+
+    def __init__(self, port):
+        import socket
+
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self._socket.bind(("127.0.0.1", port))
+        except OSError as exc:
+            self._socket.close()
+            raise LoginError("cannot listen on 127.0.0.1:%d for the sign-in "
+                             "redirect: %s" % (port, _os_error_text(exc))) \
+                from None
+        self._socket.listen(8)
+        self.port = self._socket.getsockname()[1]
+
+    def wait(self, timeout):
+        """Serve until a request reaches the callback path; its query."""
+        from urllib.parse import parse_qs, urlsplit
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._socket.settimeout(max(0.01, min(10.0, deadline - time.monotonic())))
+            try:
+                conn, _address = self._socket.accept()
+            except OSError:  # socket.timeout is an OSError
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    request = conn.recv(65536).decode("latin-1")
+                except OSError:
+                    continue
+                target = request.split(" ", 2)[1] if request.count(" ") >= 2 \
+                    else ""
+                parts = urlsplit(target)
+                if parts.path != _CALLBACK_PATH:
+                    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0"
+                                 b"\r\nConnection: close\r\n\r\n")
+                    continue
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                body = (b"<!doctype html><title>ssocreds</title><p>"
+                        + (b"Sign-in failed: return to the terminal."
+                           if query.get("error") or not query.get("code") else
+                           b"Signed in. You can close this window.") + b"</p>")
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; "
+                             b"charset=utf-8\r\nContent-Length: %d\r\n"
+                             b"Connection: close\r\n\r\n" % len(body) + body)
+                return query
+        return None
+
+    def close(self):
+        self._socket.close()
+
+
+def _login(profile, *, use_device_code=False, no_browser=False, port=0,
+           force=False, notify, environ=None):
+    """Log in for ``profile``; return (token path, expiry, already valid)."""
+    path = standard_cached_token_filepath(profile.token_key)
+    if not force:
+        try:
+            cached = _load_token(path)
+            remaining = cached.token.expires - _utcnow()
+            if remaining > _REFRESH_WINDOW or (
+                    remaining > timedelta(0) and profile.session_name
+                    and _refresh_blocker(cached.document) is None):
+                return path, cached.token.expires, True
+        except InvalidTokenError:
+            pass
+    environ = os.environ if environ is None else environ
+    oidc = OIDCClient(profile.region,
+                      **_client_options(profile, "sso_oidc", environ))
+    pkce = bool(profile.session_name) and not use_device_code
+    registration = _client_registration(oidc, profile, pkce)
+
+    def open_browser(url):
+        if no_browser:
+            return
+        try:
+            import webbrowser
+
+            if not webbrowser.open(url):
+                notify("(no browser could be opened: open the URL yourself)")
+        except Exception as exc:  # any browser trouble: the URL is printed
+            _debug("cannot open a browser: %s", exc)
+
+    if pkce:
+        response = _pkce_login(oidc, profile, registration, notify=notify,
+                               open_browser=open_browser, port=port)
+    else:
+        response = _device_login(oidc, profile, registration, notify=notify,
+                                 open_browser=open_browser)
+    access_token = response.get("accessToken")
+    expires_in = response.get("expiresIn")
+    if not (isinstance(access_token, str) and access_token and _is_int(expires_in)):
+        raise APIError("CreateToken", "InvalidResponse", 200,
+                       "the response lacks accessToken or expiresIn")
+    expires = _utcnow().replace(microsecond=0) + timedelta(seconds=expires_in)
+    document = {"startUrl": profile.start_url, "region": profile.region,
+                "accessToken": access_token,
+                "expiresAt": _format_timestamp(expires),
+                "clientId": registration["clientId"],
+                "clientSecret": registration["clientSecret"],
+                "registrationExpiresAt": registration["expiresAt"]}
+    if isinstance(response.get("refreshToken"), str):
+        document["refreshToken"] = response["refreshToken"]
+    try:
+        _write_json_file(path, document)
+    except OSError as exc:
+        raise Error("signed in, but cannot write the token to %s: %s" % (
+            path, _os_error_text(exc))) from exc
+    return path, expires, False
+
+
+def _profiles_sharing_token(profile):
+    """Every profile of the config that uses ``profile``'s token file."""
+    result = []
+    for name in profile.config["profiles"]:
+        try:
+            other = _load_profile(name, profile.path)
+        except Error:
+            continue
+        if other.token_key == profile.token_key and (
+                bool(other.session_name) == bool(profile.session_name)):
+            result.append(other)
+    return result
+
+
+def _cli_cache_dir():
+    return os.path.join(_home_dir(), ".aws", "cli", "cache")
+
+
+def _logout_token_file(path, client=None):
+    """Call Logout for the token in ``path`` (errors reported), delete it.
+
+    ``client`` is the PortalClient to use; None builds one for the token's
+    region.  Returns whether the file held a token (registrations are kept).
+    """
+    try:
+        document = _read_json_object(path, "cached SSO token file")
+    except Error as exc:
+        _debug("skipping %s: %s", path, exc)
+        return False
+    token, region = document.get("accessToken"), document.get("region")
+    if not isinstance(token, str):
+        return False  # a client registration: kept, as the AWS CLI does
+    if token and (client is not None or isinstance(region, str)):
+        try:
+            if client is None:
+                client = PortalClient(region, max_attempts=1)
+            client.logout(access_token=token)
+        except Error as exc:
+            _debug("Logout for %s failed (%s); deleting the token anyway", path,
+                   exc)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    return True
+
+
+def _list_accounts(profile, environ=None):
+    """[{accountId, accountName, emailAddress, roles: [...]}, ...] sorted."""
+    environ = os.environ if environ is None else environ
+    provider = _build_provider(profile, environ)
+    token = _bearer_token(profile, provider)
+    accounts = provider.client.list_accounts(access_token=token.value)
+    result = []
+    for account in accounts:
+        account_id = account.get("accountId")
+        if not isinstance(account_id, str):
+            continue
+        roles = provider.client.list_account_roles(
+            account_id=account_id, access_token=token.value)
+        result.append({
+            "accountId": account_id,
+            "accountName": account.get("accountName") or account_id,
+            "emailAddress": account.get("emailAddress"),
+            "roles": sorted(r["roleName"] for r in roles
+                            if isinstance(r.get("roleName"), str))})
+    return sorted(result, key=lambda a: (a["accountName"], a["accountId"]))
+
+
+def _bearer_token(profile, provider):
+    """The profile's access token, refreshed if due (InvalidTokenError)."""
+    if provider.token_provider is not None:
+        return provider.token_provider.retrieve_bearer_token()
+    path = standard_cached_token_filepath(profile.token_key)
+    token = _load_token(path, profile.login_command).token
+    if _utcnow() >= token.expires:
+        raise InvalidTokenError("the cached token in %s expired at %s" % (
+            path, _format_timestamp(token.expires)), profile.login_command, path)
+    return token
+
+
+def _profile_name_for(account, role):
+    """A predictable profile name: <account name>.<role>, file-safe."""
+    raw = "%s.%s" % (account["accountName"], role)
+    return "".join(c if c.isalnum() or c in "._-" else "-" for c in raw)
+
+
+def _status(profile):
+    """A secret-free description of the login state (a dict) and usability."""
+    path = standard_cached_token_filepath(profile.token_key)
+    info = {"profile": profile.name, "token_file": path,
+            "sso_session": profile.session_name,
+            "start_url": profile.start_url, "sso_region": profile.region,
+            "logged_in": False, "expires_at": None, "seconds_left": None,
+            "refreshable": False, "refresh_problem": None,
+            "registration_expires_at": None, "cached_credentials_until": None}
+    now = _utcnow()
+    try:
+        cached = _load_token(path)
+    except InvalidTokenError as exc:
+        info["problem"] = exc.reason
+        return info, False
+    remaining = int((cached.token.expires - now).total_seconds())
+    info.update(expires_at=_format_timestamp(cached.token.expires),
+                seconds_left=max(remaining, 0), logged_in=remaining > 0)
+    registration = cached.document.get("registrationExpiresAt")
+    if isinstance(registration, str):
+        info["registration_expires_at"] = registration
+    if profile.session_name:
+        problem = _refresh_blocker(cached.document)
+        info["refreshable"] = problem is None
+        info["refresh_problem"] = problem
+    else:
+        info["refresh_problem"] = "legacy profiles cannot refresh"
+    if profile.account_id and profile.role_name:
+        cache = _CLICachedProvider(None, profile)
+        creds = cache._read()
+        if creds is not None:
+            info["cached_credentials_until"] = _format_timestamp(creds.expires)
+    usable = remaining > 0 or (info["refreshable"] and bool(profile.session_name))
+    return info, usable
+
+
+def _format_duration(seconds):
+    if seconds is None or seconds <= 0:
+        return "expired"
+    hours, rest = divmod(int(seconds), 3600)
+    return "%dh%02dm" % (hours, rest // 60) if hours else "%dm%02ds" % divmod(
+        rest, 60)
+
+
 # -- Credential output formats -----------------------------------------------
 
 _EXPORT_FORMATS = ("process", "env", "env-no-export", "powershell",
@@ -2072,6 +2547,10 @@ commands:
   export             print credentials (credential_process JSON or shell code)
   exec               run a command with credentials in its environment
   write-credentials  write credentials into ~/.aws/credentials
+  login              sign in (browser with PKCE, or a device code)
+  logout             sign out and delete the cached token and credentials
+  list               list the accounts and roles you can use
+  status             show whether you are signed in, and until when
 
 options:
   --version          print the version and exit
@@ -2088,10 +2567,50 @@ examples:
   ssocreds write-credentials --profile dev --credentials-profile dev-static
 
 The profile defaults to AWS_PROFILE, then "default".  Log in first with
-aws sso login --profile PROFILE.
+ssocreds login --profile PROFILE (or aws sso login --profile PROFILE).
 """
 
 _COMMAND_HELP = {
+    "login": """\
+usage: ssocreds login [--profile P | --sso-session S] [--use-device-code]
+                      [--no-browser] [--redirect-port N] [--force]
+
+Sign in to IAM Identity Center and cache the token where the AWS CLI and the
+AWS SDKs find it.  sso-session profiles use the authorization-code flow with
+PKCE (a browser on this machine redirects to 127.0.0.1); legacy profiles and
+--use-device-code use a device code you confirm in any browser.
+
+  --profile P          the profile (default: AWS_PROFILE, then "default")
+  --sso-session S      log in to [sso-session S] directly
+  --use-device-code    use the device-code flow (e.g. over SSH)
+  --no-browser         print the URL instead of opening a browser
+  --redirect-port N    listen for the PKCE redirect on 127.0.0.1:N (for SSH
+                       port forwarding; default: any free port)
+  --force              log in even if the cached token is still valid
+""",
+    "logout": """\
+usage: ssocreds logout [--profile P | --sso-session S | --all]
+
+Sign out: call the portal's Logout for the cached token, delete the token file
+and the role credentials cached for it in ~/.aws/cli/cache.  --all does this
+for every cached token, like aws sso logout.  Client registrations are kept.
+""",
+    "list": """\
+usage: ssocreds list [--profile P | --sso-session S] [--format F]
+
+List the accounts and roles the signed-in user can use.
+
+  --format F   table (default), json, or config: a ready-to-paste
+               [profile ACCOUNT.ROLE] section for every account and role
+""",
+    "status": """\
+usage: ssocreds status [--profile P | --sso-session S] [--json]
+
+Show the token file, session, expiry and time left, whether the token can be
+refreshed, the registration's expiry and whether live credentials are cached.
+Exits 0 when the login is usable, 1 when a login is needed.  Never prints a
+secret.
+""",
     "export": """\
 usage: ssocreds export [--profile P] [--format F] [--no-cache]
 
@@ -2130,6 +2649,11 @@ tools that only read that file.  The file is replaced atomically, mode 0600.
 
 # Command -> {option: takes a value}
 _OPTIONS = {
+    "login": {"--profile": True, "--sso-session": True, "--use-device-code": False,
+              "--no-browser": False, "--redirect-port": True, "--force": False},
+    "logout": {"--profile": True, "--sso-session": True, "--all": False},
+    "list": {"--profile": True, "--sso-session": True, "--format": True},
+    "status": {"--profile": True, "--sso-session": True, "--json": False},
     "export": {"--profile": True, "--format": True, "--no-cache": False},
     "exec": {"--profile": True, "--no-cache": False},
     "write-credentials": {"--profile": True, "--credentials-profile": True,
@@ -2184,11 +2708,19 @@ def _parse_command_line(argv):
             options[name] = True
     if command is None:
         raise _UsageError("no command given")
-    if command == "export":
-        fmt = options.setdefault("--format", "process")
-        if fmt not in _EXPORT_FORMATS:
-            raise _UsageError("export: --format must be one of %s" % ", ".join(
-                _EXPORT_FORMATS))
+    formats = {"export": _EXPORT_FORMATS, "list": ("table", "json", "config")}
+    if command in formats:
+        fmt = options.setdefault("--format", formats[command][0])
+        if fmt not in formats[command]:
+            raise _UsageError("%s: --format must be one of %s" % (
+                command, ", ".join(formats[command])))
+    chosen = [o for o in ("--profile", "--sso-session", "--all") if o in options]
+    if len(chosen) > 1:
+        raise _UsageError("%s: %s cannot be combined" % (command, " and ".join(
+            chosen)))
+    port = options.get("--redirect-port")
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise _UsageError("login: --redirect-port must be a port number")
     if command == "exec" and not args:
         raise _UsageError("exec: no command to run (ssocreds exec -- COMMAND)")
     if command != "exec" and args:
@@ -2276,7 +2808,166 @@ class _ChildError(Error):
         self.status = status
 
 
+def _cli_target(options):
+    """The profile, or bare sso-session, that login/logout/list/status use."""
+    if options.get("--sso-session"):
+        return _load_session(options["--sso-session"])
+    return _load_profile(options.get("--profile"), require_role=False)
+
+
+def _describe(profile):
+    if profile.session_name:
+        return 'sso-session "%s" (%s)' % (profile.session_name, profile.start_url)
+    return profile.start_url
+
+
+def _note(text):
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _cmd_login(options, args):
+    profile = _cli_target(options)
+    path, expires, already = _login(
+        profile, use_device_code=options.get("--use-device-code", False),
+        no_browser=options.get("--no-browser", False),
+        port=int(options.get("--redirect-port") or 0),
+        force=options.get("--force", False), notify=_note)
+    left = _format_duration((expires - _utcnow()).total_seconds())
+    if already:
+        _note("Already signed in to %s: the token is valid until %s (%s left); "
+              "use --force to sign in again." % (
+                  _describe(profile), _format_timestamp(expires), left))
+    else:
+        _note("Signed in to %s; token valid until %s (%s), cached in %s." % (
+            _describe(profile), _format_timestamp(expires), left, path))
+    return 0
+
+
+def _cmd_logout(options, args):
+    if options.get("--all"):
+        return _logout_everything()
+    profile = _cli_target(options)
+    path = standard_cached_token_filepath(profile.token_key)
+    client = PortalClient(profile.region,
+                          **_client_options(profile, "sso", os.environ))
+    found = os.path.exists(path) and _logout_token_file(path, client)
+    removed = 0
+    cache_dir = _cli_cache_dir()
+    for other in _profiles_sharing_token(profile):
+        entry = _CLICachedProvider(None, other, cache_dir).path
+        try:
+            os.unlink(entry)
+            removed += 1
+        except FileNotFoundError:
+            pass
+    if found:
+        _note("Signed out of %s: deleted %s and %d cached credential file(s)." % (
+            _describe(profile), path, removed))
+    else:
+        _note("Not signed in to %s (no token in %s); deleted %d cached "
+              "credential file(s)." % (_describe(profile), path, removed))
+    return 0
+
+
+def _logout_everything():
+    tokens = entries = 0
+    for directory, test in ((_sso_cache_dir(), "token"), (_cli_cache_dir(),
+                                                          "entry")):
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(directory, name)
+            if not name.endswith(".json") or not os.path.isfile(path):
+                continue
+            if test == "token":
+                tokens += _logout_token_file(path)
+                continue
+            try:
+                document = _read_json_object(path, "cache entry")
+            except Error:
+                continue
+            if document.get("ProviderType") == "sso":
+                os.unlink(path)
+                entries += 1
+    _note("Signed out: deleted %d token file(s) and %d cached credential "
+          "file(s); client registrations kept." % (tokens, entries))
+    return 0
+
+
+def _cmd_list(options, args):
+    profile = _cli_target(options)
+    accounts = _list_accounts(profile)
+    fmt = options["--format"]
+    if fmt == "json":
+        import json
+
+        sys.stdout.write(json.dumps(accounts, indent=2) + "\n")
+    elif fmt == "config":
+        region = profile.settings.get("region")
+        blocks = []
+        for account in accounts:
+            for role in account["roles"]:
+                lines = ["[profile %s]" % _profile_name_for(account, role)]
+                if profile.session_name:
+                    lines.append("sso_session = %s" % profile.session_name)
+                else:
+                    lines += ["sso_start_url = %s" % profile.start_url,
+                              "sso_region = %s" % profile.region]
+                lines += ["sso_account_id = %s" % account["accountId"],
+                          "sso_role_name = %s" % role]
+                if isinstance(region, str) and region:
+                    lines.append("region = %s" % region)
+                blocks.append("\n".join(lines) + "\n")
+        sys.stdout.write("\n".join(blocks))
+    else:
+        rows = [(a["accountId"], a["accountName"], role)
+                for a in accounts for role in a["roles"]]
+        header = ("ACCOUNT ID", "ACCOUNT NAME", "ROLE")
+        widths = [max(len(r[i]) for r in rows + [header]) for i in range(3)]
+        for row in [header] + rows:
+            sys.stdout.write("  ".join(v.ljust(w) for v, w in zip(
+                row, widths)).rstrip() + "\n")
+    return 0
+
+
+def _cmd_status(options, args):
+    profile = _cli_target(options)
+    info, usable = _status(profile)
+    if options.get("--json"):
+        import json
+
+        info["usable"] = usable
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+    else:
+        out = sys.stdout.write
+        out("session:      %s\n" % _describe(profile))
+        out("token file:   %s\n" % info["token_file"])
+        if info["expires_at"] is None:
+            out("signed in:    no (%s)\n" % info.get("problem"))
+        else:
+            out("expires:      %s (%s)\n" % (info["expires_at"], _format_duration(
+                info["seconds_left"])))
+            out("refreshable:  %s\n" % ("yes" if info["refreshable"] else
+                                          "no (%s)" % info["refresh_problem"]))
+        if info["registration_expires_at"]:
+            out("registration: expires %s\n" % info["registration_expires_at"])
+        if profile.account_id:
+            out("credentials:  %s\n" % (
+                "cached until %s" % info["cached_credentials_until"]
+                if info["cached_credentials_until"] else "none cached"))
+        out("status:       %s\n" % ("usable" if usable else
+                                      "sign-in needed: " + profile.login_command))
+    return 0 if usable else 1
+
+
 _HANDLERS = {
+    "login": _cmd_login,
+    "logout": _cmd_logout,
+    "list": _cmd_list,
+    "status": _cmd_status,
     "export": _cmd_export,
     "exec": _cmd_exec,
     "write-credentials": _cmd_write_credentials,

@@ -138,7 +138,8 @@ def test_missing_token_says_how_to_log_in(home, fake):
     line = one_line(result)
     assert line.startswith('ssocreds: the SSO session for profile "dev" has '
                            "expired or is invalid (")
-    assert line.endswith("; run: aws sso login --profile dev")
+    assert line.endswith("; run: aws sso login --profile dev "
+                         "(or: ssocreds login --profile dev)")
     assert home.token_path("my-sso") in line
 
 
