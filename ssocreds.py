@@ -2401,6 +2401,134 @@ def _format_duration(seconds):
         rest, 60)
 
 
+# -- Credential server (the container credentials protocol) ------------------
+
+_SERVE_PATH = "/credentials"
+_HEALTH_PATH = "/health"
+_SERVE_WINDOW = timedelta(minutes=20)  # SDKs refresh 15 minutes ahead
+
+
+class _CredentialServer(object):
+    """Serves ``source.retrieve()`` as the ECS container credentials endpoint.
+
+    GET /credentials with ``Authorization: <token>`` (compared in constant
+    time) answers the JSON the AWS SDKs' container provider reads; 401 without
+    the header, 403 with a wrong token, 404 for other paths, 405 for other
+    methods, 503 when no credentials can be had.  GET /health answers
+    {"status": "ok"} and reveals nothing.
+    """
+
+    def __init__(self, source, token, host="127.0.0.1", port=0):
+        import http.server
+        import socket
+        import socketserver
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        self.source = source
+        self._token = token.encode("utf-8")
+        try:
+            self._httpd = Server((host, port), _credential_handler(self))
+        except OSError as exc:
+            raise Error("cannot listen on %s:%d: %s" % (
+                host, port, _os_error_text(exc))) from None
+        self.host = host
+        self.port = self._httpd.server_address[1]
+        self._thread = None
+
+    @property
+    def url(self):
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "http://%s:%d%s" % (host, self.port, _SERVE_PATH)
+
+    def start(self):
+        import threading
+
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.2})
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._thread is not None:  # shutdown() waits for serve_forever
+            self._httpd.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def authorized(self, header):
+        import hmac
+
+        given = (header or "").encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, self._token)
+
+    def answer(self, method, path, authorization):
+        """(status, JSON document) for one request."""
+        if path not in (_SERVE_PATH, _HEALTH_PATH):
+            return 404, {"code": "NotFound", "message": "no such path"}
+        if method != "GET":
+            return 405, {"code": "MethodNotAllowed", "message": "use GET"}
+        if path == _HEALTH_PATH:
+            return 200, {"status": "ok"}
+        if authorization is None:
+            return 401, {"code": "Unauthorized",
+                         "message": "the Authorization header is missing"}
+        if not self.authorized(authorization):
+            return 403, {"code": "AccessDenied",
+                         "message": "the authorization token is not valid"}
+        try:
+            creds = self.source.retrieve()
+        except Error as exc:
+            _debug("cannot serve credentials: %s", exc)
+            return 503, {"code": "CredentialsUnavailable", "message": _one_line(
+                str(exc), 500)}
+        document = {"AccessKeyId": creds.access_key_id,
+                    "SecretAccessKey": creds.secret_access_key,
+                    "Token": creds.session_token,
+                    "Expiration": _format_timestamp(creds.expires)}
+        if creds.account_id:
+            document["AccountId"] = creds.account_id
+        return 200, document
+
+
+def _credential_handler(server):
+    import http.server
+    import json
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "ssocreds"
+        sys_version = ""
+
+        def _respond(self):
+            path = self.path.split("?", 1)[0]
+            status, document = server.answer(
+                self.command, path, self.headers.get("Authorization"))
+            body = json.dumps(document).encode("utf-8")
+            length = int(self.headers.get("Content-Length") or 0)
+            if 0 < length <= 65536:
+                self.rfile.read(length)  # drain a body we do not use
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            if status == 405:
+                self.send_header("Allow", "GET")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _respond
+
+        def log_message(self, fmt, *args):
+            _debug("serve: %s %s", self.address_string(), fmt % args)
+
+    return Handler
+
+
 # -- Credential output formats -----------------------------------------------
 
 _EXPORT_FORMATS = ("process", "env", "env-no-export", "powershell",
@@ -2551,6 +2679,8 @@ commands:
   logout             sign out and delete the cached token and credentials
   list               list the accounts and roles you can use
   status             show whether you are signed in, and until when
+  serve              serve refreshing credentials to other processes and
+                     containers (the ECS container credentials endpoint)
 
 options:
   --version          print the version and exit
@@ -2622,8 +2752,24 @@ Print credentials for the SSO profile P.
   --no-cache      skip the credential cache shared with the AWS CLI
                   (~/.aws/cli/cache) and always ask the portal
 """,
+    "serve": """\
+usage: ssocreds serve [--profile P] [--host H] [--port N] [--token-file F]
+                      [--env-file F] [--allow-non-loopback] [--no-cache]
+
+Serve refreshing credentials over the container credentials protocol that
+every AWS SDK speaks.  Prints AWS_CONTAINER_CREDENTIALS_FULL_URI and
+AWS_CONTAINER_AUTHORIZATION_TOKEN as NAME=value lines (or writes them to
+--env-file F, mode 0600), then serves until SIGINT or SIGTERM.
+
+  --host H                 address to bind (default 127.0.0.1)
+  --port N                 port (default: any free port)
+  --token-file F           the authorization token to require (default: a
+                           fresh random 256-bit token)
+  --allow-non-loopback     allow --host beyond loopback (prints a warning)
+  --no-cache               skip the credential cache shared with the CLI
+""",
     "exec": """\
-usage: ssocreds exec [--profile P] [--no-cache] -- COMMAND [ARG...]
+usage: ssocreds exec [--profile P] [--no-cache] [--serve] -- COMMAND [ARG...]
 
 Run COMMAND (without a shell) with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION and AWS_ACCOUNT_ID set, and
@@ -2633,6 +2779,10 @@ status.
 
   --profile P     the profile (default: AWS_PROFILE, then "default")
   --no-cache      skip the credential cache shared with the AWS CLI
+  --serve         give COMMAND a private credential endpoint on 127.0.0.1
+                  (AWS_CONTAINER_CREDENTIALS_FULL_URI and a random token)
+                  instead of keys, so it gets fresh credentials for as long
+                  as it runs; the endpoint stops with COMMAND
 """,
     "write-credentials": """\
 usage: ssocreds write-credentials [--profile P] [--credentials-profile NAME]
@@ -2655,7 +2805,10 @@ _OPTIONS = {
     "list": {"--profile": True, "--sso-session": True, "--format": True},
     "status": {"--profile": True, "--sso-session": True, "--json": False},
     "export": {"--profile": True, "--format": True, "--no-cache": False},
-    "exec": {"--profile": True, "--no-cache": False},
+    "exec": {"--profile": True, "--no-cache": False, "--serve": False},
+    "serve": {"--profile": True, "--host": True, "--port": True,
+              "--token-file": True, "--env-file": True,
+              "--allow-non-loopback": False, "--no-cache": False},
     "write-credentials": {"--profile": True, "--credentials-profile": True,
                           "--no-cache": False},
 }
@@ -2718,9 +2871,17 @@ def _parse_command_line(argv):
     if len(chosen) > 1:
         raise _UsageError("%s: %s cannot be combined" % (command, " and ".join(
             chosen)))
-    port = options.get("--redirect-port")
-    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
-        raise _UsageError("login: --redirect-port must be a port number")
+    for name in ("--redirect-port", "--port"):
+        port = options.get(name)
+        if port is not None and not (port.isdigit() and int(port) < 65536):
+            raise _UsageError("%s: %s must be a port number" % (command, name))
+    host = options.get("--host")
+    if host is not None and not _is_loopback(host) and not options.get(
+            "--allow-non-loopback"):
+        raise _UsageError(
+            "serve: %s is not a loopback address; the AWS SDKs accept plain "
+            "http only from loopback, and anyone who can reach the port can try "
+            "the token: add --allow-non-loopback if you mean it" % host)
     if command == "exec" and not args:
         raise _UsageError("exec: no command to run (ssocreds exec -- COMMAND)")
     if command != "exec" and args:
@@ -2779,9 +2940,133 @@ def _child_environment(profile, variables):
 
 
 def _cmd_exec(options, args):
+    if options.get("--serve"):
+        return _exec_with_server(options, args)
     profile, creds = _cli_credentials(options)
     env = _child_environment(profile, _credential_variables(creds))
     return _run_child(args, env)
+
+
+def _serve_source(options):
+    """The profile and a CredentialsCache that stays 20 minutes ahead."""
+    profile = _load_profile(options.get("--profile"))
+    if options.get("--no-cache"):
+        provider = _build_provider(profile)
+    else:
+        provider = _CLICachedProvider(lambda: _build_provider(profile), profile)
+    source = CredentialsCache(provider, expiry_window=_SERVE_WINDOW)
+    source.retrieve()  # a sign-in problem shows now, not at the first request
+    return profile, source
+
+
+def _server_token(options):
+    import secrets
+
+    path = options.get("--token-file")
+    if not path:
+        return secrets.token_urlsafe(32)  # 256 random bits
+    try:
+        token = _decode_utf8(_read_file(path, 4096)).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Error("cannot read the token file %s: %s" % (
+            path, _os_error_text(exc))) from None
+    if not token or any(c in token for c in "\r\n") or not token.isprintable():
+        raise Error("the token file %s must hold one line of printable text "
+                    "(the SDKs send it as an HTTP header)" % path)
+    return token
+
+
+def _cmd_serve(options, args):
+    profile, source = _serve_source(options)
+    token = _server_token(options)
+    host = options.get("--host") or "127.0.0.1"
+    server = _CredentialServer(source, token, host,
+                               int(options.get("--port") or 0)).start()
+    try:
+        lines = "AWS_CONTAINER_CREDENTIALS_FULL_URI=%s\n" \
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN=%s\n" % (server.url, token)
+        if options.get("--env-file"):
+            try:
+                _write_file(options["--env-file"], lines.encode("utf-8"))
+            except OSError as exc:
+                raise Error("cannot write %s: %s" % (
+                    options["--env-file"], _os_error_text(exc))) from None
+        else:
+            sys.stdout.write(lines)
+            sys.stdout.flush()
+        if not _is_loopback(host):
+            _note("ssocreds: warning: serving credentials on %s, beyond "
+                  "loopback: anyone who can reach it can try the token" % host)
+        _note('ssocreds: serving credentials for profile "%s" on %s (health: '
+              "%s); stop with Ctrl-C or SIGTERM" % (
+                  profile.name, server.url, server.url.replace(
+                      _SERVE_PATH, _HEALTH_PATH)))
+        _wait_for_stop_signal()
+    finally:
+        server.stop()
+    return 0
+
+
+def _wait_for_stop_signal():
+    import signal
+    import threading
+
+    stop = threading.Event()
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    previous = {}
+    for name in names:
+        if hasattr(signal, name):
+            number = getattr(signal, name)
+            previous[number] = signal.signal(number, lambda *a: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _exec_with_server(options, args):
+    """exec --serve: the child gets a private credential endpoint, not keys."""
+    import secrets
+    import signal
+    import subprocess
+
+    profile, source = _serve_source(options)
+    token = secrets.token_urlsafe(32)
+    server = _CredentialServer(source, token).start()
+    try:
+        env = _child_environment(profile, [
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)])
+        # these would win over the FULL_URI and the token in the SDKs
+        env.pop("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", None)
+        env.pop("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", None)
+        sys.stdout.flush()
+        try:
+            child = subprocess.Popen(args, env=env)
+        except FileNotFoundError:
+            raise _ChildError(127, "command not found: %s" % args[0]) from None
+        except OSError as exc:
+            raise _ChildError(126, "cannot run %s: %s" % (
+                args[0], _os_error_text(exc))) from None
+        # A terminal sends SIGINT/SIGQUIT to the child itself (same process
+        # group): forwarding them too would deliver them twice.
+        terminal = sys.stdin is not None and sys.stdin.isatty()
+        for name in ("SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGINT",
+                     "SIGQUIT", "SIGWINCH"):
+            number = getattr(signal, name, None)
+            if number is None:
+                continue
+            if terminal and name in ("SIGINT", "SIGQUIT"):
+                signal.signal(number, signal.SIG_IGN)
+            else:
+                signal.signal(number, lambda signum, frame: child.send_signal(
+                    signum))
+        status = child.wait()
+    finally:
+        server.stop()
+    return status if status >= 0 else 128 - status
 
 
 def _run_child(args, env):
@@ -2964,6 +3249,7 @@ def _cmd_status(options, args):
 
 
 _HANDLERS = {
+    "serve": _cmd_serve,
     "login": _cmd_login,
     "logout": _cmd_logout,
     "list": _cmd_list,

@@ -1,0 +1,324 @@
+"""Specs of the credential server (issue 7): the container credentials
+endpoint, judged by a real SDK client where botocore is importable."""
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+import ssocreds as mod
+from conftest import HERE, botocore_available, run_cli
+
+
+def env():
+    return dict(os.environ)
+
+
+def get(url, token=None, method="GET"):
+    request = urllib.request.Request(url, method=method)
+    if token is not None:
+        request.add_header("Authorization", token)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, json.loads(exc.read())
+
+
+class Serving(object):
+    """`ssocreds serve` in a subprocess; .url and .token from its stdout."""
+
+    def __init__(self, args=()):
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "ssocreds.py"), "serve",
+             "--profile", "dev"] + list(args), env=env(),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True)
+        self.vars = {}
+        if "--env-file" in args:
+            return
+        for _ in range(2):
+            line = self.proc.stdout.readline()
+            assert "=" in line, self.proc.stderr.read()
+            name, value = line.rstrip("\n").split("=", 1)
+            self.vars[name] = value
+        self.url = self.vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        self.token = self.vars["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+
+    def stop(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+        out, err = self.proc.communicate(timeout=10)
+        return self.proc.returncode, err
+
+
+@pytest.fixture
+def served(session, fake):
+    server = Serving()
+    yield server
+    if server.proc.poll() is None:
+        server.stop()
+
+
+def test_serve_prints_the_variables_and_answers_sdk_requests(served, fake):
+    assert served.url.startswith("http://127.0.0.1:")
+    assert served.url.endswith("/credentials")
+    assert len(served.token) >= 43  # 256 random bits, URL-safe base64
+    status, headers, document = get(served.url, served.token)
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    assert set(document) == {"AccessKeyId", "SecretAccessKey", "Token",
+                             "Expiration", "AccountId"}
+    assert document["AccessKeyId"].startswith("ASIAFAKE")
+    assert document["Expiration"].endswith("Z")
+    assert document["AccountId"] == "111122223333"
+
+
+@pytest.mark.parametrize("token, path, method, status, code", [
+    (None, "/credentials", "GET", 401, "Unauthorized"),
+    ("wrong", "/credentials", "GET", 403, "AccessDenied"),
+    ("", "/credentials", "GET", 403, "AccessDenied"),
+    ("TOKEN", "/other", "GET", 404, "NotFound"),
+    ("TOKEN", "/credentials", "POST", 405, "MethodNotAllowed"),
+    ("TOKEN", "/credentials", "PUT", 405, "MethodNotAllowed"),
+])
+def test_every_refusal_is_json_without_credentials(served, token, path, method,
+                                                   status, code):
+    url = served.url.replace("/credentials", path)
+    got, headers, document = get(url, served.token if token == "TOKEN" else token,
+                                 method)
+    assert (got, document["code"]) == (status, code)
+    assert set(document) == {"code", "message"}
+    if status == 405:
+        assert headers["Allow"] == "GET"
+
+
+def test_health_reveals_nothing(served, fake):
+    status, _headers, document = get(served.url.replace("/credentials",
+                                                        "/health"))
+    assert (status, document) == (200, {"status": "ok"})
+
+
+def test_many_concurrent_requests_make_one_portal_call(served, fake):
+    before = fake.calls["GetRoleCredentials"]
+    results = []
+
+    def worker():
+        for _ in range(10):
+            results.append(get(served.url, served.token)[2]["AccessKeyId"])
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 200 and len(set(results)) == 1
+    assert fake.calls["GetRoleCredentials"] == before  # served from memory
+
+
+def test_sigterm_and_sigint_shut_down_cleanly(session, fake):
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        server = Serving()
+        port = int(server.url.split(":")[2].split("/")[0])
+        assert get(server.url, server.token)[0] == 200
+        status, err = server.stop(sig)
+        assert status == 0, err
+        assert "Traceback" not in err
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1)
+
+
+@pytest.mark.skipif(not botocore_available(), reason="botocore not installed")
+def test_botocore_container_provider_fetches_our_credentials(served, fake):
+    e = env()
+    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE"):
+        e.pop(name, None)
+    e["AWS_CONFIG_FILE"] = os.devnull
+    e["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = served.url
+    e["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = served.token
+    code = ("import botocore.session, json; c = botocore.session.Session()"
+            ".get_credentials(); f = c.get_frozen_credentials(); "
+            "print(json.dumps([c.method, f.access_key, f.secret_key, f.token]))")
+    out = subprocess.run([sys.executable, "-c", code], env=e,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True)
+    assert out.returncode == 0, out.stderr
+    method, key, secret, token = json.loads(out.stdout)
+    document = get(served.url, served.token)[2]
+    assert method == "container-role"
+    assert [key, secret, token] == [document["AccessKeyId"],
+                                    document["SecretAccessKey"],
+                                    document["Token"]]
+
+
+def test_credentials_are_refreshed_across_an_expiry(session, fake):
+    fake.credential_lifetime = 2
+    server = Serving(["--no-cache"])
+    try:
+        first = get(server.url, server.token)[2]
+        time.sleep(1.2)  # past half of the 2 s lifetime
+        second = get(server.url, server.token)[2]
+    finally:
+        server.stop()
+    assert first["AccessKeyId"] != second["AccessKeyId"]
+    assert fake.calls["GetRoleCredentials"] == 2
+
+
+def test_expired_session_fails_at_start(home, fake):
+    from conftest import SESSION_CONFIG, START_URL
+
+    home.write_config(SESSION_CONFIG.format(start_url=START_URL))
+    result = run_cli(["serve", "--profile", "dev"], env(), timeout=20)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "ssocreds login --profile dev" in result.stderr
+
+
+def test_token_file_and_env_file(session, fake, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("my-chosen-token\n")
+    env_file = tmp_path / "env"
+    server = Serving(["--token-file", str(token_file), "--env-file",
+                      str(env_file)])
+    try:
+        deadline = time.time() + 10
+        while not env_file.exists() and time.time() < deadline:
+            time.sleep(0.02)
+        lines = env_file.read_text().splitlines()
+        assert stat.S_IMODE(os.stat(str(env_file)).st_mode) == 0o600
+        values = dict(line.split("=", 1) for line in lines)
+        assert values["AWS_CONTAINER_AUTHORIZATION_TOKEN"] == "my-chosen-token"
+        url = values["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        assert get(url, "my-chosen-token")[0] == 200
+    finally:
+        status, _err = server.stop()
+    assert server.proc.stdout.read() == "" if not server.proc.stdout.closed \
+        else True
+
+
+@pytest.mark.parametrize("content", ["", "two\nlines\n", "tab\there"])
+def test_bad_token_files_are_refused(session, fake, tmp_path, content):
+    token_file = tmp_path / "token"
+    token_file.write_text(content)
+    result = run_cli(["serve", "--profile", "dev", "--token-file",
+                      str(token_file)], env(), timeout=20)
+    assert result.returncode == 1 and "token file" in result.stderr
+
+
+def test_non_loopback_bind_needs_an_explicit_flag(session, fake):
+    result = run_cli(["serve", "--profile", "dev", "--host", "0.0.0.0"], env())
+    assert result.returncode == 2 and "--allow-non-loopback" in result.stderr
+    server = Serving(["--host", "0.0.0.0", "--allow-non-loopback"])
+    try:
+        port = server.url.split(":")[2].split("/")[0]
+        assert get("http://127.0.0.1:%s/credentials" % port, server.token)[0] == 200
+    finally:
+        status, err = server.stop()
+    assert "warning" in err and "beyond loopback" in err
+
+
+def test_ipv6_loopback(session, fake):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    server = Serving(["--host", "::1"])
+    try:
+        assert server.url.startswith("http://[::1]:")
+        assert get(server.url, server.token)[0] == 200
+    finally:
+        server.stop()
+
+
+# -- exec --serve ------------------------------------------------------------
+
+CHILD = r"""
+import json, os, sys, time, urllib.request
+def fetch():
+    req = urllib.request.Request(os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+        headers={"Authorization": os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
+    return json.load(urllib.request.urlopen(req))["AccessKeyId"]
+first = fetch()
+time.sleep(1.2)
+second = fetch()
+print(json.dumps({"first": first, "second": second, "url":
+    os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+    "keys": sorted(k for k in os.environ if k.startswith("AWS_ACCESS") or
+                   k in ("AWS_PROFILE", "AWS_SESSION_TOKEN"))}))
+sys.exit(3)
+"""
+
+
+def test_exec_serve_child_gets_fresh_credentials_for_its_lifetime(session, fake):
+    fake.credential_lifetime = 2
+    e = env()
+    e["AWS_PROFILE"] = "dev"
+    e["AWS_ACCESS_KEY_ID"] = "STALE"
+    result = run_cli(["exec", "--serve", "--no-cache", "--", sys.executable, "-c",
+                      CHILD], e)
+    assert result.returncode == 3, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["first"] != seen["second"]
+    assert seen["keys"] == []  # no static keys, no profile: only the endpoint
+    port = int(seen["url"].split(":")[2].split("/")[0])
+    with pytest.raises(OSError):  # the server died with the child
+        socket.create_connection(("127.0.0.1", port), timeout=1)
+
+
+@pytest.mark.skipif(not botocore_available(), reason="botocore not installed")
+def test_exec_serve_with_a_botocore_child(session, fake):
+    code = ("import botocore.session; c = botocore.session.Session()"
+            ".get_credentials(); print(c.method, c.get_frozen_credentials()"
+            ".access_key)")
+    result = run_cli(["exec", "--serve", "--profile", "dev", "--", sys.executable,
+                      "-c", code], env())
+    assert result.returncode == 0, result.stderr
+    method, key = result.stdout.split()
+    assert method == "container-role" and key.startswith("ASIAFAKE")
+
+
+def test_exec_serve_forwards_sigterm(session, fake):
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "ssocreds.py"), "exec", "--serve",
+         "--profile", "dev", "--", sys.executable, "-c",
+         "import signal, sys, time\n"
+         "signal.signal(signal.SIGTERM, lambda *a: sys.exit(42))\n"
+         "print('ready', flush=True)\ntime.sleep(30)"],
+        env=env(), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        universal_newlines=True)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == 42
+
+
+def test_exec_serve_reports_a_killed_child_like_a_shell(session, fake):
+    result = run_cli(["exec", "--serve", "--profile", "dev", "--", sys.executable,
+                      "-c", "import os, signal; os.kill(os.getpid(), "
+                      "signal.SIGKILL)"], env())
+    assert result.returncode == 128 + 9
+
+
+def test_server_answer_logic_directly():
+    class Source(object):
+        def retrieve(self):
+            raise mod.InvalidTokenError("gone", "ssocreds login")
+
+    server = mod._CredentialServer(Source(), "tok")
+    try:
+        status, document = server.answer("GET", "/credentials", "tok")
+        assert status == 503 and document["code"] == "CredentialsUnavailable"
+        assert "ssocreds login" in document["message"]
+        assert server.answer("GET", "/credentials", "to")[0] == 403
+    finally:
+        server.stop()
