@@ -67,9 +67,14 @@ class _Server(ThreadingMixIn, HTTPServer):
 
 
 class Response(object):
-    """A scripted response: status, headers, body (bytes/str/JSON-able)."""
+    """A scripted response: status, headers, body (bytes/str/JSON-able).
 
-    def __init__(self, status, body=b"", headers=None, delay=0.0):
+    ``truncate_at`` sends only that many bytes of the body, then hangs up
+    (the Content-Length still announces the whole body).
+    """
+
+    def __init__(self, status, body=b"", headers=None, delay=0.0,
+                 truncate_at=None):
         self.status = status
         self.headers = dict(headers or {})
         if not isinstance(body, (bytes, str)):
@@ -77,6 +82,7 @@ class Response(object):
             self.headers.setdefault("Content-Type", "application/json")
         self.body = body.encode("utf-8") if isinstance(body, str) else body
         self.delay = delay
+        self.truncate_at = truncate_at
 
 
 class FakeIdentityCenter(object):
@@ -98,9 +104,11 @@ class FakeIdentityCenter(object):
       ``authorize_state`` (a wrong state to send back).
     """
 
-    def __init__(self, host="127.0.0.1", port=0):
+    def __init__(self, host="127.0.0.1", port=0, tls=None):
+        """``tls`` = (certificate file, key file) serves https instead."""
         self.host = host
         self.port = port
+        self.tls = tls
         self.credential_lifetime = 3600
         self.token_lifetime = 3600
         self.rotate_refresh_tokens = True
@@ -166,7 +174,8 @@ class FakeIdentityCenter(object):
 
     @property
     def url(self):
-        return "http://%s:%d" % (self.host, self._server.server_address[1])
+        return "%s://%s:%d" % ("https" if self.tls else "http", self.host,
+                               self._server.server_address[1])
 
     def start(self):
         fake = self
@@ -175,6 +184,14 @@ class FakeIdentityCenter(object):
             service = fake
 
         self._server = _Server((self.host, self.port), Handler)
+        if self.tls:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(
+                self._server.socket, server_side=True,
+                do_handshake_on_connect=False)
         thread = threading.Thread(target=self._server.serve_forever,
                                   kwargs={"poll_interval": 0.05})
         thread.daemon = True
@@ -468,7 +485,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(response.body)))
             self.send_header("x-amzn-RequestId", "fake-request-id")
             self.end_headers()
-            self.wfile.write(response.body)
+            if response.truncate_at is None:
+                self.wfile.write(response.body)
+            else:
+                self.wfile.write(response.body[:response.truncate_at])
+                self.wfile.flush()
+                self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             pass
 

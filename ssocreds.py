@@ -721,6 +721,7 @@ class _Profile(object):
         self.session_name = None
         self.start_url = self.region = self.account_id = self.role_name = None
         self.scopes = None
+        self.timeouts = {}  # connect_timeout/read_timeout for the clients
 
     @property
     def token_key(self):
@@ -1027,14 +1028,14 @@ def _client_options(profile, service, environ):
     prefix = PortalClient._SERVICE if service == "sso" else OIDCClient._SERVICE
     attempts = _profile_setting(profile, "max_attempts", "AWS_MAX_ATTEMPTS", environ)
     try:
-        return {
+        return dict(profile.timeouts, **{
             "endpoint_url": endpoint or _regional_endpoint(
                 prefix[0], profile.region, fips, dual),
             "use_fips_endpoint": False, "use_dualstack_endpoint": False,
             "ca_bundle": _profile_setting(profile, "ca_bundle", "AWS_CA_BUNDLE",
                                           environ) or "",
             "max_attempts": _parse_max_attempts(attempts) if attempts else 3,
-        }
+        })
     except ConfigError as exc:
         raise ConfigError('profile "%s": %s' % (profile.name, exc),
                           profile=profile.name, path=profile.path) from None
@@ -1208,7 +1209,7 @@ def _write_file(path, data):
     """
     path = os.path.realpath(path)
     directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    _make_private_dirs(directory)
     for _ in range(100):
         temp = os.path.join(directory, ".%s.%s.tmp" % (
             os.path.basename(path), os.urandom(6).hex()))
@@ -1233,6 +1234,21 @@ def _write_file(path, data):
             pass
         raise
     _fsync_directory(directory)
+
+
+def _make_private_dirs(directory):
+    """os.makedirs, but every directory it creates is 0700 (makedirs applies
+    its mode to the last one only)."""
+    if os.path.isdir(directory):
+        return
+    parent = os.path.dirname(directory)
+    if parent and parent != directory:
+        _make_private_dirs(parent)
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        if not os.path.isdir(directory):
+            raise
 
 
 def _fsync_directory(directory):
@@ -1266,7 +1282,7 @@ class _FileLock(object):
 
     def __enter__(self):
         try:
-            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            _make_private_dirs(os.path.dirname(self.path))
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             _debug("cannot create lock file %s (%s); continuing unlocked",
@@ -1607,6 +1623,10 @@ class _HTTP(object):
                 conn.request(method, target, body=data, headers=headers)
                 response = conn.getresponse()
                 payload = _read_limited(response, deadline)
+                expected = response.getheader("Content-Length")
+                if expected and expected.isdigit() and int(expected) > len(payload):
+                    # read(n) returns a short body when the peer hangs up
+                    raise http.client.IncompleteRead(payload, int(expected))
                 return response.status, response.headers, payload
             finally:
                 conn.close()
@@ -1857,7 +1877,11 @@ def _format_timestamp(value):
     """``YYYY-MM-DDTHH:MM:SSZ`` in UTC, as the AWS CLI writes."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=_UTC)
-    return value.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    value = value.astimezone(_UTC)
+    # not strftime: glibc does not zero-pad years before 1000
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (
+        value.year, value.month, value.day, value.hour, value.minute,
+        value.second)
 
 
 # -- JSON on the hot path ----------------------------------------------------
@@ -2667,7 +2691,8 @@ def _write_credentials_file(path, section, creds):
 # -- Command line ------------------------------------------------------------
 
 _HELP = """\
-usage: ssocreds [--version] [--debug] [-h] COMMAND [OPTIONS]
+usage: ssocreds [--version] [--debug] [--connect-timeout S] [--read-timeout S]
+                [-h] COMMAND [OPTIONS]
 
 AWS IAM Identity Center (SSO) credentials from the AWS CLI's login cache.
 
@@ -2685,6 +2710,8 @@ commands:
 options:
   --version          print the version and exit
   --debug            diagnostics on stderr (secrets are never printed)
+  --connect-timeout S, --read-timeout S
+                     network timeouts in seconds (default 10 and 60)
   -h, --help         this help; COMMAND --help for a command's options
 
 examples:
@@ -2818,6 +2845,17 @@ class _UsageError(Exception):
     pass
 
 
+_TIMEOUT_OPTIONS = {"--connect-timeout": "connect_timeout",
+                    "--read-timeout": "read_timeout"}
+
+
+def _with_timeouts(profile, options):
+    """Apply --connect-timeout/--read-timeout to the profile's clients."""
+    profile.timeouts = {key: options[name] for name, key in
+                        _TIMEOUT_OPTIONS.items() if name in options}
+    return profile
+
+
 def _parse_command_line(argv):
     """Split argv into (command, {option: value}, trailing arguments)."""
     options = {"--debug": False}
@@ -2831,6 +2869,20 @@ def _parse_command_line(argv):
             return "version", {}, []
         if arg == "--debug":
             options["--debug"] = True
+            continue
+        name, has_value, value = arg.partition("=")
+        if name in _TIMEOUT_OPTIONS:
+            if not has_value:
+                if not args:
+                    raise _UsageError("%s needs a value" % name)
+                value = args.pop(0)
+            try:
+                seconds = float(value)
+            except ValueError:
+                seconds = 0.0
+            if not 0 < seconds < 3600:
+                raise _UsageError("%s takes seconds, more than 0" % name)
+            options[name] = seconds
             continue
         if command is None:
             if arg not in _OPTIONS:
@@ -2891,7 +2943,7 @@ def _parse_command_line(argv):
 
 
 def _cli_credentials(options):
-    profile = _load_profile(options.get("--profile"))
+    profile = _with_timeouts(_load_profile(options.get("--profile")), options)
     _debug('profile "%s" from %s: start URL %s, region %s, account %s, role %s, '
            "token key %s (%s)", profile.name, profile.path, profile.start_url,
            profile.region, profile.account_id, profile.role_name,
@@ -2949,7 +3001,7 @@ def _cmd_exec(options, args):
 
 def _serve_source(options):
     """The profile and a CredentialsCache that stays 20 minutes ahead."""
-    profile = _load_profile(options.get("--profile"))
+    profile = _with_timeouts(_load_profile(options.get("--profile")), options)
     if options.get("--no-cache"):
         provider = _build_provider(profile)
     else:
@@ -3096,8 +3148,10 @@ class _ChildError(Error):
 def _cli_target(options):
     """The profile, or bare sso-session, that login/logout/list/status use."""
     if options.get("--sso-session"):
-        return _load_session(options["--sso-session"])
-    return _load_profile(options.get("--profile"), require_role=False)
+        profile = _load_session(options["--sso-session"])
+    else:
+        profile = _load_profile(options.get("--profile"), require_role=False)
+    return _with_timeouts(profile, options)
 
 
 def _describe(profile):
