@@ -43,6 +43,7 @@ _OPERATIONS = {
     ("POST", "/client/register"): "RegisterClient",
     ("POST", "/device_authorization"): "StartDeviceAuthorization",
     ("GET", "/authorize"): "Authorize",
+    ("POST", "/"): "AssumeRole",  # STS, Query protocol
 }
 
 _PORTAL_ERROR_TYPE = "com.amazonaws.switchboard.portal#%s"
@@ -133,6 +134,12 @@ class FakeIdentityCenter(object):
         self.device_expires_in = 600
         self.authorize_error = None
         self.authorize_state = None
+        # STS: roles that may be assumed, {role arn: {"external_id", "mfa"}},
+        # the MFA code it accepts, and the keys it knows for SigV4 checks
+        self.roles = {}
+        self.mfa_code = "123456"
+        self.sts_requests = []  # parsed AssumeRole forms
+        self._secrets = {}  # access key id -> (secret key, session token)
         self._lock = threading.Lock()
         self._serial = 0
         self._server = None
@@ -147,6 +154,11 @@ class FakeIdentityCenter(object):
     def revoke_token(self, access_token):
         with self._lock:
             self._tokens.discard(access_token)
+
+    def add_static_key(self, access_key_id, secret_access_key):
+        """Accept SigV4 signatures made with these long-term keys."""
+        with self._lock:
+            self._secrets[access_key_id] = (secret_access_key, None)
 
     def add_client(self, client_id, client_secret):
         with self._lock:
@@ -249,13 +261,59 @@ class FakeIdentityCenter(object):
         if entry is None or role not in entry["roles"]:
             return _error("GetRoleCredentials", 403, "ForbiddenException",
                           "No access")
-        n = self._next_serial()
+        key, secret, token = self._new_keys()
         expiration = int((time.time() + self.credential_lifetime) * 1000)
         return Response(200, {"roleCredentials": {
-            "accessKeyId": "ASIAFAKE%012d" % n,
-            "secretAccessKey": "fake-secret-key-%d" % n,
-            "sessionToken": "fake-session-token-%d" % n,
-            "expiration": expiration}})
+            "accessKeyId": key, "secretAccessKey": secret,
+            "sessionToken": token, "expiration": expiration}})
+
+    def _new_keys(self):
+        n = self._next_serial()
+        key, secret, token = ("ASIAFAKE%012d" % n, "fake-secret-key-%d" % n,
+                              "fake-session-token-%d" % n)
+        with self._lock:
+            self._secrets[key] = (secret, token)
+        return key, secret, token
+
+    def _op_AssumeRole(self, query, headers, body):
+        from urllib.parse import parse_qsl
+
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        self.sts_requests.append(form)
+        problem = _check_sigv4("POST", "/", headers, body, self._secrets)
+        if problem:
+            return _sts_error(403, "SignatureDoesNotMatch", problem)
+        if form.get("Action") != "AssumeRole" or form.get("Version") != \
+                "2011-06-15":
+            return _sts_error(400, "InvalidAction", "only AssumeRole")
+        role = self.roles.get(form.get("RoleArn"))
+        if role is None:
+            return _sts_error(403, "AccessDenied", "not authorized to assume "
+                              "%s" % form.get("RoleArn"))
+        if role.get("external_id") and form.get("ExternalId") != role[
+                "external_id"]:
+            return _sts_error(403, "AccessDenied", "wrong external id")
+        if role.get("mfa") and (form.get("SerialNumber") != role["mfa"]
+                                or form.get("TokenCode") != self.mfa_code):
+            return _sts_error(403, "AccessDenied", "MFA required")
+        key, secret, token = self._new_keys()
+        seconds = int(form.get("DurationSeconds") or self.credential_lifetime)
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                time.gmtime(time.time() + seconds))
+        account = form["RoleArn"].split(":")[4]
+        arn = "arn:aws:sts::%s:assumed-role/%s/%s" % (
+            account, form["RoleArn"].rsplit("/", 1)[-1],
+            form.get("RoleSessionName"))
+        xml = ('<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/'
+               '2011-06-15/"><AssumeRoleResult><AssumedRoleUser><AssumedRoleId>'
+               'AROAFAKE:%s</AssumedRoleId><Arn>%s</Arn></AssumedRoleUser>'
+               '<Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s'
+               '</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s'
+               '</Expiration></Credentials></AssumeRoleResult><ResponseMetadata>'
+               '<RequestId>fake</RequestId></ResponseMetadata>'
+               '</AssumeRoleResponse>' % (form.get("RoleSessionName"), arn, key,
+                                          secret, token, expires))
+        return Response(200, xml, {"Content-Type": "text/xml"})
 
     def _op_ListAccounts(self, query, headers, body):
         if not self._bearer(headers):
@@ -449,6 +507,59 @@ def _error(operation, status, code, message, headers=None):
     else:
         body = {"message": message, "__type": _PORTAL_ERROR_TYPE % code}
     return Response(status, body, headers)
+
+
+def _sts_error(status, code, message):
+    return Response(status, (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        "<Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error>"
+        "<RequestId>fake</RequestId></ErrorResponse>" % (code, message)),
+        {"Content-Type": "text/xml"})
+
+
+def _check_sigv4(method, path, headers, body, secrets):
+    """Verify a SigV4 Authorization header as AWS would; a problem or None."""
+    import hashlib
+    import hmac
+
+    fields = {}
+    auth = headers.get("authorization", "")
+    if not auth.startswith("AWS4-HMAC-SHA256 "):
+        return "missing or foreign Authorization header"
+    for item in auth[len("AWS4-HMAC-SHA256 "):].split(","):
+        name, _, value = item.strip().partition("=")
+        fields[name] = value
+    try:
+        key_id, day, region, service, terminal = fields["Credential"].split("/")
+        signed = fields["SignedHeaders"].split(";")
+    except (KeyError, ValueError):
+        return "malformed Authorization header"
+    with_secret = secrets.get(key_id)
+    if with_secret is None:
+        return "unknown access key %s" % key_id
+    secret, session_token = with_secret
+    if session_token is not None and headers.get(
+            "x-amz-security-token") != session_token:
+        return "missing or wrong X-Amz-Security-Token"
+    if "host" not in signed or "x-amz-date" not in signed:
+        return "host and x-amz-date must be signed"
+    stamp = headers.get("x-amz-date", "")
+    if stamp[:8] != day or terminal != "aws4_request":
+        return "credential scope does not match X-Amz-Date"
+    lines = [method, path, "",
+             "".join("%s:%s\n" % (h, " ".join(headers.get(h, "").split()))
+                     for h in signed),
+             ";".join(signed), hashlib.sha256(body).hexdigest()]
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    message = "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/%s\n%s" % (
+        stamp, day, region, service, terminal, digest)
+    key = ("AWS4" + secret).encode()
+    for piece in (day, region, service, terminal):
+        key = hmac.new(key, piece.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, fields.get("Signature", "")):
+        return "the request signature we calculated does not match"
+    return None
 
 
 def _unauthorized():

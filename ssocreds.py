@@ -127,6 +127,8 @@ _RETRYABLE_CODES = frozenset((
     "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException",
     "RequestThrottled", "SlowDown", "EC2ThrottledException",
 ))
+_TRANSIENT_CODES = frozenset(("RequestTimeout", "RequestTimeoutException",
+                              "PriorRequestNotComplete"))
 _MAX_BACKOFF = 20.0
 
 # OAuth "error" values of SSO OIDC mapped to exception names, used when the
@@ -689,7 +691,7 @@ class CredentialsCache(object):
             self._next_attempt = None
 
 
-def from_profile(profile=None, *, config_file=None):
+def from_profile(profile=None, *, config_file=None, mfa_prompt=None):
     """Return a CredentialsCache for the SSO profile ``profile``.
 
     The profile is looked up as botocore and the AWS CLI v2 do:
@@ -702,9 +704,17 @@ def from_profile(profile=None, *, config_file=None):
     FIPS/dual-stack, CA bundle and max_attempts settings come from the
     environment, then the profile (and its ``services`` section).
 
+    Role chains work as in botocore: a profile with ``role_arn`` and
+    ``source_profile`` assumes that role (STS AssumeRole, SigV4-signed) with
+    the source profile's credentials, to any depth, ending in an SSO profile
+    or static keys; ``role_session_name``, ``external_id``,
+    ``duration_seconds``, ``mfa_serial`` (``mfa_prompt(serial)`` must then
+    return the code), ``region`` and ``sts_regional_endpoints`` are honoured.
+
     Raises ConfigError naming the profile and what is missing or wrong.
     """
-    return CredentialsCache(_build_provider(_load_profile(profile, config_file)))
+    return CredentialsCache(_build_chain(profile, config_file,
+                                         mfa_prompt=mfa_prompt)[3])
 
 
 # -- Shared config -----------------------------------------------------------
@@ -1018,19 +1028,21 @@ def _configured_endpoint(service, profile, environ):
     return value if isinstance(value, str) and value else None
 
 
-def _client_options(profile, service, environ):
-    """Keyword arguments for PortalClient/OIDCClient from config and env."""
+def _client_options(profile, service, environ, region=None):
+    """Keyword arguments for a client of ``service`` (sso, sso_oidc, sts)
+    from config and env; ``region`` defaults to the profile's sso_region."""
     endpoint = _configured_endpoint(service, profile, environ)
     fips = _is_true(_profile_setting(profile, "use_fips_endpoint",
                                      "AWS_USE_FIPS_ENDPOINT", environ))
     dual = _is_true(_profile_setting(profile, "use_dualstack_endpoint",
                                      "AWS_USE_DUALSTACK_ENDPOINT", environ))
-    prefix = PortalClient._SERVICE if service == "sso" else OIDCClient._SERVICE
+    prefix = {"sso": PortalClient, "sso_oidc": OIDCClient,
+              "sts": _STSClient}[service]._SERVICE
     attempts = _profile_setting(profile, "max_attempts", "AWS_MAX_ATTEMPTS", environ)
     try:
         return dict(profile.timeouts, **{
             "endpoint_url": endpoint or _regional_endpoint(
-                prefix[0], profile.region, fips, dual),
+                prefix[0], region or profile.region, fips, dual),
             "use_fips_endpoint": False, "use_dualstack_endpoint": False,
             "ca_bundle": _profile_setting(profile, "ca_bundle", "AWS_CA_BUNDLE",
                                           environ) or "",
@@ -1443,6 +1455,364 @@ def _credentials_from_role(role, account_id):
                        role["sessionToken"], expires, account_id=account_id)
 
 
+# -- Role chaining: STS AssumeRole signed with SigV4 -------------------------
+
+_STS_LEGACY_GLOBAL = frozenset((  # regions the "legacy" setting sends to
+    "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+    "aws-global", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1",
+    "eu-west-2", "eu-west-3", "sa-east-1", "us-east-1", "us-east-2",
+    "us-west-1", "us-west-2"))
+
+
+def _sigv4_headers(method, url, headers, body, credentials, region, service,
+                   now=None):
+    """The headers that sign a request with AWS Signature Version 4.
+
+    Returns Authorization, X-Amz-Date, X-Amz-Security-Token (with a session
+    token) and Host; ``headers`` are the other headers to sign.  ``credentials``
+    is a Credentials; ``now`` a UTC datetime (default: the clock).
+    """
+    import hashlib
+    import hmac
+    from urllib.parse import quote, unquote, urlsplit
+
+    parts = urlsplit(url)
+    now = now or _utcnow()
+    stamp = "%04d%02d%02dT%02d%02d%02dZ" % (now.year, now.month, now.day,
+                                            now.hour, now.minute, now.second)
+    added = {"Host": parts.netloc.rpartition("@")[2], "X-Amz-Date": stamp}
+    if credentials.session_token:
+        added["X-Amz-Security-Token"] = credentials.session_token
+    signed = {}
+    for name, value in list(headers.items()) + list(added.items()):
+        if name.lower() in ("authorization", "user-agent") or name.lower(
+                ).startswith("amz-sdk-"):
+            continue  # may change between attempts or through proxies
+        signed[name.lower()] = " ".join(str(value).split())
+    names = sorted(signed)
+    query = sorted(
+        (quote(unquote(k), safe="-_.~"), quote(unquote(v), safe="-_.~"))
+        for k, _sep, v in (p.partition("=") for p in parts.query.split("&") if p))
+    canonical = "\n".join([
+        method, quote(parts.path or "/", safe="/~"),
+        "&".join("%s=%s" % pair for pair in query),
+        "".join("%s:%s\n" % (n, signed[n]) for n in names), ";".join(names),
+        hashlib.sha256(body).hexdigest()])
+    scope = "%s/%s/%s/aws4_request" % (stamp[:8], region, service)
+    to_sign = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
+        stamp, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+    key = ("AWS4" + credentials.secret_access_key).encode("utf-8")
+    for part in (stamp[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    added["Authorization"] = (
+        "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+            credentials.access_key_id, scope, ";".join(names), signature))
+    return added
+
+
+class _STSClient(_ServiceClient):
+    """STS over the Query protocol; only AssumeRole."""
+
+    _SERVICE = ("sts", "STS")
+
+    def __init__(self, region, *, signing_region=None, **options):
+        super().__init__(region, **options)
+        self.signing_region = signing_region or region
+
+    def assume_role(self, credentials, *, role_arn, role_session_name,
+                    external_id=None, duration_seconds=None, serial_number=None,
+                    token_code=None):
+        """Call AssumeRole signed with ``credentials``; return Credentials
+        (account from the assumed role's ARN)."""
+        form = [("Action", "AssumeRole"), ("Version", "2011-06-15"),
+                ("RoleArn", role_arn), ("RoleSessionName", role_session_name)]
+        for name, value in (("ExternalId", external_id),
+                            ("DurationSeconds", duration_seconds),
+                            ("SerialNumber", serial_number),
+                            ("TokenCode", token_code)):
+            if value is not None:
+                form.append((name, value))
+
+        def sign(method, url, headers, data):
+            return _sigv4_headers(method, url, {
+                "Content-Type": headers["Content-Type"]}, data, credentials,
+                self.signing_region, "sts")
+
+        context = "for role %s" % role_arn
+        root = self._http.call("AssumeRole", "POST", "/", form=form, sign=sign,
+                               context=context)
+        fields = [_xml_text(root, n) for n in (
+            "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")]
+        if not all(fields):
+            raise APIError("AssumeRole", "InvalidResponse", 200,
+                           "the response lacks Credentials", context=context)
+        try:
+            expires = _parse_timestamp(fields[3])
+        except Error as exc:
+            raise APIError("AssumeRole", "InvalidResponse", 200, str(exc),
+                           context=context) from None
+        arn = _xml_text(root, "Arn") or ""
+        account = arn.split(":")[4] if arn.count(":") >= 5 else None
+        return Credentials(fields[0], fields[1], fields[2], expires,
+                           account_id=account or None, source="AssumeRole")
+
+
+class _RoleLink(object):
+    """One ``role_arn`` profile of a chain."""
+
+    def __init__(self, name, settings):
+        self.name = name
+        self.role_arn = settings["role_arn"]
+        self.session_name = settings.get("role_session_name") or None
+        self.external_id = settings.get("external_id") or None
+        self.mfa_serial = settings.get("mfa_serial") or None
+        self.duration_seconds = None
+        if settings.get("duration_seconds"):
+            try:
+                self.duration_seconds = int(settings["duration_seconds"])
+            except ValueError:
+                raise ConfigError('profile "%s": duration_seconds must be a whole '
+                                  "number of seconds" % name, profile=name) \
+                    from None
+
+    def cache_key(self):
+        """botocore's AssumeRoleCredentialFetcher key: sha1 of the sorted
+        AssumeRole arguments, without a generated session name."""
+        args = [("DurationSeconds", self.duration_seconds),
+                ("ExternalId", self.external_id), ("RoleArn", self.role_arn),
+                ("RoleSessionName", self.session_name),
+                ("SerialNumber", self.mfa_serial)]
+        text = "{%s}" % ", ".join(
+            "%s: %s" % (_json_string(k), v if isinstance(v, int)
+                        else _json_string(v)) for k, v in args if v is not None)
+        return _sha1_hex(text.encode("utf-8"))
+
+
+class _StaticSource(object):
+    """Static keys of a source profile (config or credentials file)."""
+
+    def __init__(self, name, settings):
+        self.name = name
+        self._creds = Credentials(
+            settings["aws_access_key_id"], settings["aws_secret_access_key"],
+            settings.get("aws_session_token") or None,
+            datetime.max.replace(tzinfo=_UTC), can_expire=False,
+            source="SharedConfig")
+
+    def retrieve(self):
+        return self._creds
+
+
+def _has_static_keys(settings):
+    return bool(settings.get("aws_access_key_id")
+                and settings.get("aws_secret_access_key"))
+
+
+def _load_chain(profile=None, config_file=None, environ=None):
+    """Resolve ``profile`` into (top _Profile, source, [role links]).
+
+    The source is a _Profile (SSO) or a _StaticSource; the links are in the
+    order they are assumed.  Raises ConfigError for cycles, missing source
+    profiles and unsupported sources.
+    """
+    environ = os.environ if environ is None else environ
+    name = _profile_name(profile, environ)
+    path = _config_path(config_file, environ)
+    config = _read_config(path)
+    profiles = config["profiles"]
+    credentials = None
+    links, visited = [], []
+    current = name
+
+    def top():
+        return _Profile(name, path, profiles.get(name, {}), config)
+
+    while True:
+        if current in visited:
+            raise ConfigError("the source_profile chain of profile \"%s\" loops: "
+                              "%s" % (name, " -> ".join(visited + [current])),
+                              profile=name, path=path)
+        visited.append(current)
+        settings = profiles.get(current)
+        if settings is None and current != name:
+            if credentials is None:
+                credentials = _read_credentials_file()
+            if _has_static_keys(credentials.get(current, {})):
+                return top(), _StaticSource(current, credentials[current]), \
+                    links[::-1]
+            raise ConfigError(
+                'profile "%s" (the source_profile of "%s") was not found in %s' % (
+                    current, visited[-2], path), profile=name, path=path)
+        if settings is None or "role_arn" not in settings:
+            if current != name:
+                if credentials is None:
+                    credentials = _read_credentials_file()
+                static = dict(credentials.get(current, {}), **settings)
+                if _has_static_keys(static):
+                    return top(), _StaticSource(current, static), links[::-1]
+            sso = _load_profile(current, config_file, environ)
+            return (top() if links else sso), sso, links[::-1]
+        if settings.get("credential_source") and not settings.get(
+                "source_profile"):
+            raise ConfigError(
+                'profile "%s" uses credential_source, which ssocreds does not '
+                "support; use source_profile with an SSO profile" % current,
+                profile=name, path=path)
+        source = settings.get("source_profile")
+        if not source:
+            raise ConfigError('profile "%s" sets role_arn but no source_profile' %
+                              current, profile=name, path=path)
+        links.append(_RoleLink(current, settings))
+        if source == current:
+            if credentials is None:
+                credentials = _read_credentials_file()
+            static = dict(credentials.get(current, {}), **settings)
+            if _has_static_keys(static):
+                return top(), _StaticSource(current, static), links[::-1]
+        current = source
+
+
+def _read_credentials_file():
+    """Sections of the shared credentials file ({} if there is none)."""
+    path = _credentials_file_path()
+    try:
+        text = _decode_utf8(_read_file(path))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("cannot read the credentials file %s: %s" % (
+            path, _os_error_text(exc) if isinstance(exc, OSError) else exc),
+            path=path) from None
+    result = {}
+    for header, values in _parse_ini(text, path):
+        result.setdefault(header, {}).update(values)
+    return result
+
+
+def _sts_client(top, environ):
+    """An STS client configured from the requested profile, as botocore
+    configures every client of the chain from the session's profile."""
+    region = (environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+              or top.settings.get("region") or None)
+    mode = (environ.get("AWS_STS_REGIONAL_ENDPOINTS")
+            or top.settings.get("sts_regional_endpoints") or "regional").lower()
+    options = _client_options(top, "sts", environ, region or "us-east-1")
+    if not _configured_endpoint("sts", top, environ) and (region is None or (
+            mode == "legacy" and region in _STS_LEGACY_GLOBAL)):
+        options["endpoint_url"] = "https://sts.amazonaws.com"
+    region = region or "us-east-1"
+    return _STSClient(region, signing_region=region, **options)
+
+
+class _AssumeRoleProvider(object):
+    """Assumes ``link``'s role with the credentials of ``source``.
+
+    With ``cache_dir`` the result is shared with the AWS CLI in
+    ~/.aws/cli/cache under botocore's key, reused while more than 15 minutes
+    remain, and filled under a lock.  ``mfa_prompt(serial)`` returns a code.
+    """
+
+    def __init__(self, source, link, sts, cache_dir=None, mfa_prompt=None):
+        self.source = source
+        self.link = link
+        self.sts = sts
+        self.mfa_prompt = mfa_prompt
+        self.session_name = link.session_name or "botocore-session-%d" % int(
+            time.time())
+        self.path = None
+        if cache_dir is not None:
+            self.path = os.path.join(cache_dir, link.cache_key() + ".json")
+
+    def retrieve(self):
+        if self.path is None:
+            return self._assume()
+        creds = self._read()
+        if creds is not None:
+            return creds
+        with _FileLock(self.path + ".lock"):
+            creds = self._read()
+            if creds is None:
+                creds = self._assume()
+                self._write(creds)
+            return creds
+
+    def _assume(self):
+        code = None
+        if self.link.mfa_serial:
+            if self.mfa_prompt is None:
+                raise ConfigError(
+                    'profile "%s" needs an MFA code (mfa_serial = %s) and there '
+                    "is no way to ask for one here" % (
+                        self.link.name, self.link.mfa_serial),
+                    profile=self.link.name)
+            code = self.mfa_prompt(self.link.mfa_serial)
+        source = self.source.retrieve()
+        _debug("assuming %s (session %s) for profile \"%s\"", self.link.role_arn,
+               self.session_name, self.link.name)
+        return self.sts.assume_role(
+            source, role_arn=self.link.role_arn,
+            role_session_name=self.session_name,
+            external_id=self.link.external_id,
+            duration_seconds=self.link.duration_seconds,
+            serial_number=self.link.mfa_serial, token_code=code)
+
+    def _read(self):
+        try:
+            document = _read_json_object(self.path, "credential cache file")
+            creds = _credentials_from_cli_cache(document["Credentials"])
+        except FileNotFoundError:
+            return None
+        except (Error, KeyError, TypeError, AttributeError) as exc:
+            if os.path.exists(self.path):
+                _debug("ignoring credential cache %s: %s", self.path, exc)
+            return None
+        if creds.expires - _utcnow() <= _CLI_CACHE_WINDOW:
+            return None
+        _debug("using cached assumed-role credentials from %s", self.path)
+        return creds
+
+    def _write(self, creds):
+        document = {"Credentials": {
+            "AccessKeyId": creds.access_key_id,
+            "SecretAccessKey": creds.secret_access_key,
+            "SessionToken": creds.session_token,
+            "Expiration": _format_timestamp(creds.expires),
+            "AccountId": creds.account_id},
+            "AssumedRoleUser": {"Arn": self.link.role_arn}}
+        try:
+            _write_json_file(self.path, document)
+        except OSError as exc:
+            _debug("cannot write credential cache %s: %s", self.path,
+                   _os_error_text(exc))
+
+
+def _build_chain(profile=None, config_file=None, environ=None, *,
+                 disk_cache=False, timeouts=None, mfa_prompt=None):
+    """(top profile settings, source description, provider) for any profile:
+    SSO, or role_arn chains over SSO or static keys."""
+    environ = os.environ if environ is None else environ
+    top, source, links = _load_chain(profile, config_file, environ)
+    top.timeouts = dict(timeouts or {})
+    if isinstance(source, _Profile):
+        source.timeouts = dict(timeouts or {})
+        sso = source
+        if disk_cache:
+            provider = _CLICachedProvider(lambda: _build_provider(sso, environ),
+                                          sso)
+        else:
+            provider = _build_provider(sso, environ)
+    else:
+        provider = source
+    if links:
+        sts = _sts_client(top, environ)
+        cache_dir = _cli_cache_dir() if disk_cache else None
+        for link in links:
+            provider = _AssumeRoleProvider(provider, link, sts, cache_dir,
+                                           mfa_prompt)
+    return top, source, links, provider
+
+
 # -- Endpoints ---------------------------------------------------------------
 
 
@@ -1540,16 +1910,27 @@ class _HTTP(object):
         self.scheme = scheme
         self.host = parts.hostname
         self.port = port
+        self.netloc = parts.netloc.rpartition("@")[2]
         self.prefix = parts.path.rstrip("/")
         self.ca_bundle = ca_bundle or None
         self.max_attempts = max_attempts
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.retry_base_delay = retry_base_delay
+        # The SDKs' opt-in 2026 retry behaviour (wire.md 6.3): a 50 ms base
+        # for errors other than throttling.
+        self.new_retries = _is_true(os.environ.get("AWS_NEW_RETRIES_2026"))
 
     def call(self, operation, method, path, *, query=None, headers=None,
-             body=None, context=None):
-        """Send a request with retries; return the decoded JSON object."""
+             body=None, form=None, sign=None, context=None):
+        """Send a request with retries; return the decoded response.
+
+        ``body`` is sent as JSON and the response decoded as a JSON object;
+        ``form`` (a list of pairs) is sent url-encoded and the response
+        returned as an ElementTree element (the AWS Query protocol).
+        ``sign(method, url, headers, data)`` returns signing headers and is
+        called for every attempt.
+        """
         import json
         from urllib.parse import quote
 
@@ -1565,17 +1946,25 @@ class _HTTP(object):
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
+        if form is not None:
+            data = "&".join("%s=%s" % (quote(k, safe="-_.~"), quote(
+                str(v), safe="-_.~")) for k, v in form).encode("ascii")
+            headers["Content-Type"] = \
+                "application/x-www-form-urlencoded; charset=utf-8"
+        url = "%s://%s%s" % (self.scheme, self.netloc, target)
         attempt = 0
         while True:
             attempt += 1
             headers["amz-sdk-request"] = "attempt=%d; max=%d" % (
                 attempt, self.max_attempts)
+            if sign is not None:
+                headers.update(sign(method, url, headers, data or b""))
             try:
                 status, response_headers, payload = self._send(
                     method, target, headers, data)
             except TransportError as exc:
                 if attempt < self.max_attempts and exc.retryable:
-                    delay = self._backoff(attempt, None)
+                    delay = self._backoff(attempt, None, throttled=False)
                     _debug("%s attempt %d failed (%s); retrying in %.2f s",
                            operation, attempt, exc, delay)
                     time.sleep(delay)
@@ -1584,6 +1973,8 @@ class _HTTP(object):
                     operation, "failed" if not context else "failed " + context,
                     exc)) from exc
             if 200 <= status < 300:
+                if form is not None:
+                    return _decode_xml_body(operation, status, payload, context)
                 return _decode_json_body(operation, status, payload, context)
             code, message = _parse_error(status, response_headers, payload)
             request_id = response_headers.get("x-amzn-RequestId")
@@ -1591,17 +1982,20 @@ class _HTTP(object):
                    attempt, status, code, request_id)
             retryable = status in _RETRYABLE_STATUS or code in _RETRYABLE_CODES
             if retryable and attempt < self.max_attempts:
-                delay = self._backoff(attempt, response_headers)
+                delay = self._backoff(attempt, response_headers, throttled=(
+                    code in _RETRYABLE_CODES and code not in _TRANSIENT_CODES))
                 _debug("retrying %s in %.2f s", operation, delay)
                 time.sleep(delay)
                 continue
             raise APIError(operation, code, status, message, request_id, context)
 
-    def _backoff(self, attempt, headers):
+    def _backoff(self, attempt, headers, throttled=True):
         import random
 
-        delay = random.random() * min(self.retry_base_delay * 2 ** (attempt - 1),
-                                      _MAX_BACKOFF)
+        base = self.retry_base_delay
+        if self.new_retries and not throttled:
+            base *= 0.05
+        delay = random.random() * min(base * 2 ** (attempt - 1), _MAX_BACKOFF)
         hint = None
         if headers is not None:
             hint = _retry_after(headers)
@@ -1704,14 +2098,57 @@ def _decode_json_body(operation, status, payload, context):
     return body
 
 
+def _parse_xml(payload):
+    """An ElementTree element from ``payload``; ValueError for anything that
+    is not plain XML (DTDs and entity declarations are refused outright, so
+    no entity expansion or external fetch can happen)."""
+    head = payload[:4096].upper()
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in payload.upper():
+        raise ValueError("XML with a DTD or entities is refused")
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        return ElementTree.fromstring(payload)
+    except ElementTree.ParseError as exc:
+        raise ValueError("malformed XML: %s" % exc) from None
+
+
+def _xml_text(root, name):
+    """Text of the first element called ``name`` (any namespace), or None."""
+    for element in root.iter():
+        if element.tag == name or element.tag.endswith("}" + name):
+            return (element.text or "").strip()
+    return None
+
+
+def _decode_xml_body(operation, status, payload, context):
+    try:
+        return _parse_xml(payload)
+    except ValueError as exc:
+        raise APIError(operation, "InvalidResponse", status,
+                       "the response is not usable XML (%s)" % exc,
+                       context=context) from None
+
+
 def _parse_error(status, headers, payload):
-    """The AWS error code and message of an error response (wire.md 1.7)."""
+    """The AWS error code and message of an error response (wire.md 1.7).
+
+    JSON (restJson1) bodies, and the XML ``<Error><Code>`` of the Query
+    protocol (STS).
+    """
     import json
 
     try:
         body = json.loads(payload.decode("utf-8"))
     except ValueError:
         body = None
+    if body is None and payload.lstrip()[:1] == b"<":
+        try:
+            root = _parse_xml(payload)
+            body = {"code": _xml_text(root, "Code"),
+                    "message": _xml_text(root, "Message")}
+        except ValueError:
+            body = None
     if not isinstance(body, dict):
         body = {}
 
@@ -2942,18 +3379,49 @@ def _parse_command_line(argv):
     return command, options, args
 
 
+def _cli_provider(options):
+    """(requested profile, provider) for export, exec, serve, write-creds.
+
+    The credential cache is checked before any client is built, so a hit
+    stays cheap; --no-cache skips it.
+    """
+    timeouts = {key: options[name] for name, key in _TIMEOUT_OPTIONS.items()
+                if name in options}
+    top, source, links, provider = _build_chain(
+        options.get("--profile"), disk_cache=not options.get("--no-cache"),
+        timeouts=timeouts, mfa_prompt=_ask_mfa_code)
+    if isinstance(source, _Profile):
+        _debug('SSO profile "%s" from %s: start URL %s, region %s, account %s, '
+               "role %s, token key %s (%s)", source.name, source.path,
+               source.start_url, source.region, source.account_id,
+               source.role_name, source.token_key,
+               "sso-session" if source.session_name else "legacy start URL")
+    else:
+        _debug('static keys of profile "%s"', source.name)
+    for link in links:
+        _debug('then profile "%s" assumes %s', link.name, link.role_arn)
+    return top, provider
+
+
 def _cli_credentials(options):
-    profile = _with_timeouts(_load_profile(options.get("--profile")), options)
-    _debug('profile "%s" from %s: start URL %s, region %s, account %s, role %s, '
-           "token key %s (%s)", profile.name, profile.path, profile.start_url,
-           profile.region, profile.account_id, profile.role_name,
-           profile.token_key,
-           "sso-session" if profile.session_name else "legacy start URL")
-    if options.get("--no-cache"):
-        return profile, _build_provider(profile).retrieve()
-    # the cache is checked before any client is built: a hit stays cheap
-    cached = _CLICachedProvider(lambda: _build_provider(profile), profile)
-    return profile, cached.retrieve()
+    top, provider = _cli_provider(options)
+    return top, provider.retrieve()
+
+
+def _ask_mfa_code(serial):
+    """Ask for an MFA code on the terminal; never wait without one."""
+    stdin = sys.stdin
+    if stdin is None or not stdin.isatty():
+        raise ConfigError(
+            "an MFA code for %s is needed but there is no terminal to ask on; "
+            "run the same ssocreds command once in a terminal (the credentials "
+            "are then cached for the AWS CLI and ssocreds)" % serial)
+    sys.stderr.write("Enter MFA code for %s: " % serial)
+    sys.stderr.flush()
+    code = stdin.readline().strip()
+    if not code:
+        raise ConfigError("no MFA code was entered for %s" % serial)
+    return code
 
 
 def _cmd_export(options, args):
@@ -3001,11 +3469,7 @@ def _cmd_exec(options, args):
 
 def _serve_source(options):
     """The profile and a CredentialsCache that stays 20 minutes ahead."""
-    profile = _with_timeouts(_load_profile(options.get("--profile")), options)
-    if options.get("--no-cache"):
-        provider = _build_provider(profile)
-    else:
-        provider = _CLICachedProvider(lambda: _build_provider(profile), profile)
+    profile, provider = _cli_provider(options)
     source = CredentialsCache(provider, expiry_window=_SERVE_WINDOW)
     source.retrieve()  # a sign-in problem shows now, not at the first request
     return profile, source
@@ -3150,7 +3614,14 @@ def _cli_target(options):
     if options.get("--sso-session"):
         profile = _load_session(options["--sso-session"])
     else:
-        profile = _load_profile(options.get("--profile"), require_role=False)
+        try:
+            profile = _load_profile(options.get("--profile"), require_role=False)
+        except ConfigError:
+            # a role_arn profile: its chain's SSO profile is the one to use
+            _top, source, links = _load_chain(options.get("--profile"))
+            if not links or not isinstance(source, _Profile):
+                raise
+            profile = source
     return _with_timeouts(profile, options)
 
 

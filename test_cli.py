@@ -526,7 +526,7 @@ def test_console_script_entry_point_is_main():
 
 def test_bench_runs_once_and_prints_the_table(home):
     result = subprocess.run([sys.executable, os.path.join(HERE, "bench.py"),
-                             "--runs", "1"], cwd=HERE, stdout=subprocess.PIPE,
+                             "--runs", "1", "--no-venv"], cwd=HERE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, universal_newlines=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr

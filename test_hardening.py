@@ -55,7 +55,8 @@ def timed_cli(args, limit, environ=None):
 def test_server_error_then_success(session, fake):
     fake.fail("GetRoleCredentials", 500, "InternalServerException")
     fake.fail("GetRoleCredentials", 503, "ServiceUnavailableException")
-    result = timed_cli(["export", "--profile", "dev"], 10)
+    result = timed_cli(["export", "--profile", "dev"], 10,
+                       env(AWS_NEW_RETRIES_2026="true"))
     assert result.returncode == 0, result.stderr
     assert fake.calls["GetRoleCredentials"] == 3
 
@@ -68,6 +69,14 @@ def test_throttling_with_and_without_retry_after(session, fake, headers):
     result = timed_cli(["export", "--profile", "dev"], 10)
     assert result.returncode == 0, result.stderr
     assert fake.calls["GetRoleCredentials"] == 2
+
+
+def test_new_retries_shorten_only_non_throttling_waits(monkeypatch):
+    monkeypatch.setenv("AWS_NEW_RETRIES_2026", "true")
+    http = mod._HTTP("http://127.0.0.1:1", ca_bundle=None, max_attempts=3,
+                     connect_timeout=1, read_timeout=1, retry_base_delay=1.0)
+    assert max(http._backoff(2, None, throttled=False) for _ in range(50)) < 0.1
+    assert max(http._backoff(2, None, throttled=True) for _ in range(50)) > 0.1
 
 
 def test_retry_after_is_honoured_but_bounded():
@@ -90,7 +99,7 @@ def test_throttling_beyond_the_attempt_limit(session, fake):
 def test_slow_portal_past_the_read_timeout(session, fake):
     fake.delays["GetRoleCredentials"] = 3
     result = timed_cli(["--read-timeout", "0.3", "export", "--profile", "dev"], 8,
-                       env(AWS_MAX_ATTEMPTS="2"))
+                       env(AWS_MAX_ATTEMPTS="2", AWS_NEW_RETRIES_2026="true"))
     assert "timed out talking to 127.0.0.1" in one_error_line(result)
 
 
@@ -99,7 +108,8 @@ def test_connection_reset_mid_body(session, fake):
     for _ in range(3):
         fake.script("GetRoleCredentials", fakesso.Response(200, body,
                                                            truncate_at=20))
-    result = timed_cli(["export", "--profile", "dev"], 10)
+    result = timed_cli(["export", "--profile", "dev"], 10,
+                       env(AWS_NEW_RETRIES_2026="true"))
     line = one_error_line(result)
     assert "GetRoleCredentials failed" in line and "IncompleteRead" in line
     assert fake.calls["GetRoleCredentials"] == 3  # retried like a reset
