@@ -1353,29 +1353,22 @@ else:
 
 
 class _CLICachedProvider(object):
-    """Reuses role credentials in ~/.aws/cli/cache like the AWS CLI v2.
+    """Reuses credentials in ~/.aws/cli/cache like the AWS CLI v2.
 
-    The file name and content match botocore's SSOCredentialFetcher and
-    JSONFileCache (wire.md section 4.9), so the CLI and ssocreds share
-    entries.  Entries are reused while more than 15 minutes remain.  A cold
-    cache is filled under a lock, re-checked after locking, so concurrent
-    processes make one portal call.  Cache trouble never fails a retrieve.
+    One entry is the file ``path``; ``fetch()`` returns fresh Credentials on
+    a miss.  The content matches botocore's JSONFileCache entries: SSO
+    entries carry ``"ProviderType": "sso"`` (``provider_type``), assumed-role
+    entries the ``AssumedRoleUser`` (``extra``), so the CLI and ssocreds
+    share them.  Entries are reused while more than 15 minutes remain.  A
+    miss is filled under a lock and re-checked after locking, so concurrent
+    processes make one call.  Cache trouble never fails a retrieve.
     """
 
-    def __init__(self, make_provider, profile, cache_dir=None):
-        self._make_provider = make_provider  # called only on a cache miss
-        key = {"accountId": profile.account_id, "roleName": profile.role_name}
-        if profile.session_name:
-            key["sessionName"] = profile.session_name
-        else:
-            key["startUrl"] = profile.start_url
-        # json.dumps(key, sort_keys=True, separators=(",", ":")), as botocore
-        text = "{%s}" % ",".join("%s:%s" % (_json_string(k), _json_string(v))
-                                 for k, v in sorted(key.items()))
-        digest = _sha1_hex(text.encode("utf-8"))
-        if cache_dir is None:
-            cache_dir = os.path.join(_home_dir(), ".aws", "cli", "cache")
-        self.path = os.path.join(cache_dir, digest + ".json")
+    def __init__(self, path, fetch, provider_type=None, extra=None):
+        self.path = path
+        self._fetch = fetch
+        self._provider_type = provider_type
+        self._extra = extra or {}
 
     def retrieve(self):
         creds = self._read()
@@ -1383,20 +1376,17 @@ class _CLICachedProvider(object):
             return creds
         with _FileLock(self.path + ".lock"):
             creds = self._read()
-            if creds is not None:
-                return creds
-            creds = self._make_provider().retrieve()
-            self._write(creds)
+            if creds is None:
+                creds = self._fetch()
+                self._write(creds)
             return creds
 
     def _read(self):
         try:
             document = _read_json_object(self.path, "credential cache file")
-            if document.get("ProviderType") != "sso":
-                raise Error("the cache entry is not an SSO entry")
+            if document.get("ProviderType") != self._provider_type:
+                raise Error("the cache entry is of another kind")
             creds = _credentials_from_cli_cache(document["Credentials"])
-        except FileNotFoundError:
-            return None
         except (Error, KeyError, TypeError, AttributeError) as exc:
             if os.path.exists(self.path):
                 _debug("ignoring credential cache %s: %s", self.path, exc)
@@ -1409,17 +1399,41 @@ class _CLICachedProvider(object):
         return creds
 
     def _write(self, creds):
-        document = {"ProviderType": "sso", "Credentials": {
+        document = {"Credentials": {
             "AccessKeyId": creds.access_key_id,
             "SecretAccessKey": creds.secret_access_key,
             "SessionToken": creds.session_token,
             "Expiration": _format_timestamp(creds.expires),
             "AccountId": creds.account_id}}
+        if self._provider_type is not None:
+            document["ProviderType"] = self._provider_type
+        document.update(self._extra)
         try:
             _write_json_file(self.path, document)
         except OSError as exc:
             _debug("cannot write credential cache %s: %s", self.path,
                    _os_error_text(exc))
+
+
+def _sso_cache_path(profile, cache_dir=None):
+    """The CLI cache entry of an SSO profile's role (wire.md section 4.9)."""
+    key = {"accountId": profile.account_id, "roleName": profile.role_name}
+    if profile.session_name:
+        key["sessionName"] = profile.session_name
+    else:
+        key["startUrl"] = profile.start_url
+    # json.dumps(key, sort_keys=True, separators=(",", ":")), as botocore
+    text = "{%s}" % ",".join("%s:%s" % (_json_string(k), _json_string(v))
+                             for k, v in sorted(key.items()))
+    return os.path.join(cache_dir or _cli_cache_dir(),
+                        _sha1_hex(text.encode("utf-8")) + ".json")
+
+
+def _sso_cached_provider(profile, environ=None):
+    """The profile's provider behind the CLI cache; a hit builds no client."""
+    return _CLICachedProvider(
+        _sso_cache_path(profile),
+        lambda: _build_provider(profile, environ).retrieve(), "sso")
 
 
 def _credentials_from_cli_cache(entry):
@@ -1706,38 +1720,18 @@ def _sts_client(top, environ):
 
 
 class _AssumeRoleProvider(object):
-    """Assumes ``link``'s role with the credentials of ``source``.
+    """Assumes ``link``'s role with the credentials of ``source``;
+    ``mfa_prompt(serial)`` returns a code when the link needs one."""
 
-    With ``cache_dir`` the result is shared with the AWS CLI in
-    ~/.aws/cli/cache under botocore's key, reused while more than 15 minutes
-    remain, and filled under a lock.  ``mfa_prompt(serial)`` returns a code.
-    """
-
-    def __init__(self, source, link, sts, cache_dir=None, mfa_prompt=None):
+    def __init__(self, source, link, sts, mfa_prompt=None):
         self.source = source
         self.link = link
         self.sts = sts
         self.mfa_prompt = mfa_prompt
         self.session_name = link.session_name or "botocore-session-%d" % int(
             time.time())
-        self.path = None
-        if cache_dir is not None:
-            self.path = os.path.join(cache_dir, link.cache_key() + ".json")
 
     def retrieve(self):
-        if self.path is None:
-            return self._assume()
-        creds = self._read()
-        if creds is not None:
-            return creds
-        with _FileLock(self.path + ".lock"):
-            creds = self._read()
-            if creds is None:
-                creds = self._assume()
-                self._write(creds)
-            return creds
-
-    def _assume(self):
         code = None
         if self.link.mfa_serial:
             if self.mfa_prompt is None:
@@ -1757,59 +1751,30 @@ class _AssumeRoleProvider(object):
             duration_seconds=self.link.duration_seconds,
             serial_number=self.link.mfa_serial, token_code=code)
 
-    def _read(self):
-        try:
-            document = _read_json_object(self.path, "credential cache file")
-            creds = _credentials_from_cli_cache(document["Credentials"])
-        except FileNotFoundError:
-            return None
-        except (Error, KeyError, TypeError, AttributeError) as exc:
-            if os.path.exists(self.path):
-                _debug("ignoring credential cache %s: %s", self.path, exc)
-            return None
-        if creds.expires - _utcnow() <= _CLI_CACHE_WINDOW:
-            return None
-        _debug("using cached assumed-role credentials from %s", self.path)
-        return creds
-
-    def _write(self, creds):
-        document = {"Credentials": {
-            "AccessKeyId": creds.access_key_id,
-            "SecretAccessKey": creds.secret_access_key,
-            "SessionToken": creds.session_token,
-            "Expiration": _format_timestamp(creds.expires),
-            "AccountId": creds.account_id},
-            "AssumedRoleUser": {"Arn": self.link.role_arn}}
-        try:
-            _write_json_file(self.path, document)
-        except OSError as exc:
-            _debug("cannot write credential cache %s: %s", self.path,
-                   _os_error_text(exc))
-
 
 def _build_chain(profile=None, config_file=None, environ=None, *,
                  disk_cache=False, timeouts=None, mfa_prompt=None):
-    """(top profile settings, source description, provider) for any profile:
-    SSO, or role_arn chains over SSO or static keys."""
+    """(top _Profile, source, links, provider) for any profile: SSO, or
+    role_arn chains over SSO or static keys.  ``disk_cache`` puts every link
+    behind the credential cache shared with the AWS CLI."""
     environ = os.environ if environ is None else environ
     top, source, links = _load_chain(profile, config_file, environ)
     top.timeouts = dict(timeouts or {})
     if isinstance(source, _Profile):
         source.timeouts = dict(timeouts or {})
-        sso = source
-        if disk_cache:
-            provider = _CLICachedProvider(lambda: _build_provider(sso, environ),
-                                          sso)
-        else:
-            provider = _build_provider(sso, environ)
+        provider = (_sso_cached_provider(source, environ) if disk_cache
+                    else _build_provider(source, environ))
     else:
         provider = source
     if links:
         sts = _sts_client(top, environ)
-        cache_dir = _cli_cache_dir() if disk_cache else None
         for link in links:
-            provider = _AssumeRoleProvider(provider, link, sts, cache_dir,
-                                           mfa_prompt)
+            provider = _AssumeRoleProvider(provider, link, sts, mfa_prompt)
+            if disk_cache:
+                provider = _CLICachedProvider(
+                    os.path.join(_cli_cache_dir(), link.cache_key() + ".json"),
+                    provider.retrieve,
+                    extra={"AssumedRoleUser": {"Arn": link.role_arn}})
     return top, source, links, provider
 
 
@@ -2846,8 +2811,7 @@ def _status(profile):
     else:
         info["refresh_problem"] = "legacy profiles cannot refresh"
     if profile.account_id and profile.role_name:
-        cache = _CLICachedProvider(None, profile)
-        creds = cache._read()
+        creds = _CLICachedProvider(_sso_cache_path(profile), None, "sso")._read()
         if creds is not None:
             info["cached_credentials_until"] = _format_timestamp(creds.expires)
     usable = remaining > 0 or (info["refreshable"] and bool(profile.session_name))
@@ -3665,7 +3629,7 @@ def _cmd_logout(options, args):
     removed = 0
     cache_dir = _cli_cache_dir()
     for other in _profiles_sharing_token(profile):
-        entry = _CLICachedProvider(None, other, cache_dir).path
+        entry = _sso_cache_path(other, cache_dir)
         try:
             os.unlink(entry)
             removed += 1
