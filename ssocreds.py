@@ -25,16 +25,25 @@ Library quick start::
 
 Command line quick start::
 
+    ssocreds login --profile dev                  # PKCE or device code
     ssocreds export --profile dev                 # credential_process JSON
     eval "$(ssocreds export --profile dev --format env)"
     ssocreds exec --profile dev -- terraform plan
+    ssocreds exec --serve --profile dev -- terraform apply   # hours long
+    ssocreds serve --profile dev                  # ECS credentials endpoint
+    ssocreds status / list / logout
+
+Profiles may also assume a role from an SSO profile (role_arn plus
+source_profile, any depth): STS AssumeRole is signed with SigV4 here too.
 
 Files and environment consulted: AWS_CONFIG_FILE (~/.aws/config),
 AWS_PROFILE, ~/.aws/sso/cache, ~/.aws/cli/cache (command line only),
-AWS_SHARED_CREDENTIALS_FILE (write-credentials only), AWS_ENDPOINT_URL_SSO,
-AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
-AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT, AWS_CA_BUNDLE,
-AWS_MAX_ATTEMPTS, AWS_SDK_UA_APP_ID, HTTPS_PROXY and NO_PROXY.
+AWS_SHARED_CREDENTIALS_FILE (static source keys, write-credentials),
+AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL_STS,
+AWS_ENDPOINT_URL, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, AWS_USE_FIPS_ENDPOINT,
+AWS_USE_DUALSTACK_ENDPOINT, AWS_CA_BUNDLE, AWS_MAX_ATTEMPTS,
+AWS_NEW_RETRIES_2026, AWS_REGION, AWS_DEFAULT_REGION,
+AWS_STS_REGIONAL_ENDPOINTS, AWS_SDK_UA_APP_ID, HTTPS_PROXY and NO_PROXY.
 
 Thread safety: Provider and SSOTokenProvider keep no state between calls and
 may be shared; CredentialsCache is thread-safe and makes one provider call for
@@ -2166,7 +2175,7 @@ def _proxy_for(scheme, host):
                                  unquote(parts.password or ""))
         headers["Proxy-Authorization"] = "Basic " + base64.b64encode(
             credentials.encode("utf-8")).decode("ascii")
-    return parts.hostname, parts.port or 8080, headers
+    return parts.hostname, parts.port or 80, headers  # as urllib and urllib3
 
 
 def _is_loopback(host):
