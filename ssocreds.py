@@ -1408,12 +1408,8 @@ class _CLICachedProvider(object):
         return creds
 
     def _write(self, creds):
-        document = {"Credentials": {
-            "AccessKeyId": creds.access_key_id,
-            "SecretAccessKey": creds.secret_access_key,
-            "SessionToken": creds.session_token,
-            "Expiration": _format_timestamp(creds.expires),
-            "AccountId": creds.account_id}}
+        document = {"Credentials": dict(_credential_items(creds,
+                                                          _PROCESS_NAMES))}
         if self._provider_type is not None:
             document["ProviderType"] = self._provider_type
         document.update(self._extra)
@@ -2919,13 +2915,9 @@ class _CredentialServer(object):
             _debug("cannot serve credentials: %s", exc)
             return 503, {"code": "CredentialsUnavailable", "message": _one_line(
                 str(exc), 500)}
-        document = {"AccessKeyId": creds.access_key_id,
-                    "SecretAccessKey": creds.secret_access_key,
-                    "Token": creds.session_token,
-                    "Expiration": _format_timestamp(creds.expires)}
-        if creds.account_id:
-            document["AccountId"] = creds.account_id
-        return 200, document
+        return 200, dict(_credential_items(creds, (
+            "AccessKeyId", "SecretAccessKey", "Token", "Expiration",
+            "AccountId")))
 
 
 def _credential_handler(server):
@@ -2969,28 +2961,32 @@ _EXPORT_FORMATS = ("process", "env", "env-no-export", "powershell",
                    "windows-cmd", "fish")
 
 
+def _credential_items(creds, names):
+    """(name, value) pairs of the access key id, secret key, session token,
+    expiry (``…Z``) and account id under the five ``names`` of a format;
+    values that are unknown (no account id) are left out."""
+    values = (creds.access_key_id, creds.secret_access_key, creds.session_token,
+              _format_timestamp(creds.expires), creds.account_id)
+    return [(n, v) for n, v in zip(names, values) if v]
+
+
+_PROCESS_NAMES = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration",
+                  "AccountId")  # credential_process and the CLI cache
+
+
 def _credential_variables(creds):
     """The environment variables the AWS SDKs read, in a fixed order."""
-    pairs = [("AWS_ACCESS_KEY_ID", creds.access_key_id),
-             ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key),
-             ("AWS_SESSION_TOKEN", creds.session_token),
-             ("AWS_CREDENTIAL_EXPIRATION", _format_timestamp(creds.expires))]
-    if creds.account_id:
-        pairs.append(("AWS_ACCOUNT_ID", creds.account_id))
-    return pairs
+    return _credential_items(creds, (
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_CREDENTIAL_EXPIRATION", "AWS_ACCOUNT_ID"))
 
 
 def _format_credentials(creds, fmt):
     if fmt == "process":
-        document = {"Version": 1, "AccessKeyId": creds.access_key_id,
-                    "SecretAccessKey": creds.secret_access_key,
-                    "SessionToken": creds.session_token,
-                    "Expiration": _format_timestamp(creds.expires)}
-        if creds.account_id:
-            document["AccountId"] = creds.account_id
+        items = [("Version", 1)] + _credential_items(creds, _PROCESS_NAMES)
         return "{\n%s\n}\n" % ",\n".join(
             "  %s: %s" % (_json_string(k), v if isinstance(v, int)
-                          else _json_string(v)) for k, v in document.items())
+                          else _json_string(v)) for k, v in items)
     line = {
         "env": lambda k, v: "export %s=%s" % (k, _shell_quote(v)),
         "env-no-export": lambda k, v: "%s=%s" % (k, _shell_quote(v)),
@@ -3077,12 +3073,9 @@ def _merge_credentials_section(text, section, values):
 
 
 def _write_credentials_file(path, section, creds):
-    values = {"aws_access_key_id": creds.access_key_id,
-              "aws_secret_access_key": creds.secret_access_key,
-              "aws_session_token": creds.session_token,
-              "aws_session_expiration": _format_timestamp(creds.expires)}
-    if creds.account_id:
-        values["aws_account_id"] = creds.account_id
+    values = dict(_credential_items(creds, (
+        "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+        "aws_session_expiration", "aws_account_id")))
     try:
         text = _decode_utf8(_read_file(path))
     except FileNotFoundError:
