@@ -94,7 +94,8 @@ class FakeIdentityCenter(object):
     - ``rotate_refresh_tokens``: CreateToken returns a new refresh token;
     - ``delays[operation]``: seconds to wait before answering;
     - ``calls[operation]``: requests received; ``requests``: every request as
-      (operation, method, path, headers, body);
+      (operation, method, path, headers, body); ``targets``: every raw
+      request target (path and query exactly as sent);
     - ``accounts``: {account_id: {"name", "email", "roles": [...]}} and
       ``page_size`` for the list operations;
     - device flow: ``device_pending_polls`` (pending answers before the user
@@ -120,6 +121,7 @@ class FakeIdentityCenter(object):
         self.delays = {}
         self.calls = {}
         self.requests = []
+        self.targets = []  # raw request targets (path and query, as sent)
         self._tokens = set()
         self._refresh_tokens = {}  # refresh token -> client id
         self._clients = {}  # client id -> client secret
@@ -574,6 +576,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _dispatch(self, method):
+        self.service.targets.append(self.path)
         parts = urlsplit(self.path)
         path = parts.path
         operation = _OPERATIONS.get((method, path))
