@@ -534,3 +534,30 @@ def test_bench_runs_once_and_prints_the_table(home):
         result.stdout
     assert "16 cold `export` processes: portal calls | 1 |" in result.stdout
     assert "50 threads, cold cache: portal calls | 1 |" in result.stdout
+
+
+def awscli_available():
+    try:
+        import awscli  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not awscli_available(), reason="the AWS CLI is not installed")
+def test_the_aws_cli_uses_our_credential_process(session, fake):
+    with open(session.config, "a") as f:
+        f.write("\n[profile wrapped]\ncredential_process = %s %s export "
+                "--profile dev\n" % (sys.executable,
+                                     os.path.join(HERE, "ssocreds.py")))
+    out = subprocess.run([sys.executable, "-m", "awscli", "configure", "list",
+                          "--profile", "wrapped"], env=env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    ours = json.loads(run_cli(["export", "--profile", "dev"], env()).stdout)
+    rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()
+            if line.split()}
+    assert rows["access_key"][1].endswith(ours["AccessKeyId"][-4:])
+    assert rows["access_key"][2] == "custom-process"
+    assert rows["secret_key"][1].endswith(ours["SecretAccessKey"][-4:])
