@@ -2934,15 +2934,22 @@ def _credential_handler(server):
             status, document = server.answer(
                 self.command, path, self.headers.get("Authorization"))
             body = json.dumps(document).encode("utf-8")
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
             if 0 < length <= 65536:
                 self.rfile.read(length)  # drain a body we do not use
+            elif length:  # too big or unreadable: don't reuse the connection
+                self.close_connection = True
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             if status == 405:
                 self.send_header("Allow", "GET")
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)

@@ -101,6 +101,21 @@ def test_every_refusal_is_json_without_credentials(served, token, path, method,
         assert headers["Allow"] == "GET"
 
 
+def test_a_large_body_does_not_poison_the_connection(served, fake):
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(served.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("POST", parts.path, body=b"x" * 200000,
+                 headers={"Authorization": served.token})
+    response = conn.getresponse()
+    assert response.status == 405 and response.getheader("Connection") == "close"
+    response.read()
+    conn.close()
+    assert get(served.url, served.token)[0] == 200
+
+
 def test_health_reveals_nothing(served, fake):
     status, _headers, document = get(served.url.replace("/credentials",
                                                         "/health"))
