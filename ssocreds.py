@@ -1883,6 +1883,7 @@ class _HTTP(object):
         self.netloc = parts.netloc.rpartition("@")[2]
         self.prefix = parts.path.rstrip("/")
         self.ca_bundle = ca_bundle or None
+        self._context = None
         self.max_attempts = max_attempts
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -2015,14 +2016,28 @@ class _HTTP(object):
                 self.host, self.port, _os_error_text(exc) or
                 type(exc).__name__)) from exc
 
+    def _tls_context(self):
+        """The verifying TLS context, built once; a bad bundle is a
+        ConfigError (retrying cannot help)."""
+        if self._context is None:
+            import ssl
+
+            try:
+                self._context = ssl.create_default_context(cafile=self.ca_bundle)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(
+                    "cannot use the CA bundle %s (from AWS_CA_BUNDLE or "
+                    "ca_bundle): %s" % (self.ca_bundle, _os_error_text(exc)
+                                        if not isinstance(exc, ssl.SSLError)
+                                        else exc)) from None
+        return self._context
+
     def _connect(self):
         import http.client
 
         proxy = None if self.loopback else _proxy_for(self.scheme, self.host)
         if self.scheme == "https":
-            import ssl
-
-            context = ssl.create_default_context(cafile=self.ca_bundle)
+            context = self._tls_context()
             host, port = (proxy[0], proxy[1]) if proxy else (self.host, self.port)
             conn = http.client.HTTPSConnection(
                 host, port, timeout=self.connect_timeout, context=context)

@@ -607,16 +607,17 @@ def test_https_goes_through_the_configured_proxy(home, monkeypatch):
     assert b"secret-token" not in seen[0]
 
 
-def test_ca_bundle_is_used_for_tls(home, tmp_path, monkeypatch):
+@pytest.mark.parametrize("content", [None, "not a certificate"])
+def test_a_bad_ca_bundle_is_a_config_error(home, tmp_path, monkeypatch, content):
     bundle = tmp_path / "ca.pem"
-    bundle.write_text("not a certificate")
+    if content is not None:
+        bundle.write_text(content)
     monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
-    client = mod.PortalClient("us-east-1", endpoint_url="https://127.0.0.1:1",
-                              max_attempts=1)
-    with pytest.raises(mod.Error) as info:
+    client = mod.PortalClient("us-east-1", endpoint_url="https://127.0.0.1:1")
+    with pytest.raises(mod.ConfigError) as info:
         client.get_role_credentials(account_id="1", role_name="r",
                                     access_token="t")
-    assert not isinstance(info.value, mod.APIError)
+    assert "cannot use the CA bundle %s" % bundle in str(info.value)
 
 
 # -- Endpoints (wire.md 2.3) -------------------------------------------------
