@@ -177,7 +177,8 @@ def measure(python, runs, workdir, fake, env):
     samples = {name: [] for name in commands}
     rss = {name: [] for name in commands}
     names = list(commands)
-    for i in range(runs + 2):  # two warm-up rounds, then interleaved runs
+    warmup = min(2, runs)
+    for i in range(runs + warmup):  # warm-up rounds, then interleaved runs
         order = names[i % len(names):] + names[:i % len(names)]
         for name in order:
             cmd, before = commands[name]
@@ -188,17 +189,17 @@ def measure(python, runs, workdir, fake, env):
             seconds, peak, status, out = run(cmd, env)
             if status != 0:
                 raise RuntimeError("%s failed (exit %d): %s" % (name, status, out))
-            if i >= 2:
+            if i >= warmup:
                 samples[name].append(seconds)
                 rss[name].append(peak)
     for name in names:
         results[name + "_ms"] = statistics.median(samples[name]) * 1000
         results[name + "_rss_kib"] = statistics.median(rss[name])
     results["import_ssocreds_us"] = statistics.median(
-        import_time_us(python, "ssocreds", env) for _ in range(max(3, runs)))
+        import_time_us(python, "ssocreds", env) for _ in range(runs))
     if has_boto3:
         results["import_boto3_us"] = statistics.median(
-            import_time_us(python, "boto3", env) for _ in range(3))
+            import_time_us(python, "boto3", env) for _ in range(min(3, runs)))
     inprocess = os.path.join(workdir, "inprocess.py")
     with open(inprocess, "w") as f:
         f.write(INPROCESS_SCRIPT)

