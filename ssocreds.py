@@ -749,16 +749,15 @@ class _Profile(object):
     @property
     def login_command(self):
         if self.name is None:  # a bare sso-session
-            option = " --sso-session " + _shell_quote(self.session_name)
-            return "%s%s (or: ssocreds login%s)" % (_DEFAULT_LOGIN_COMMAND,
-                                                    option, option)
-        return _login_command(self.name)
+            return _login_command(" --sso-session " + _shell_quote(
+                self.session_name))
+        if self.name == "default":
+            return _login_command("")
+        return _login_command(" --profile " + _shell_quote(self.name))
 
 
-def _login_command(profile_name):
+def _login_command(option):
     """The fix for an expired session: the AWS CLI's login, and ours."""
-    option = "" if profile_name == "default" else " --profile " + _shell_quote(
-        profile_name)
     return "%s%s (or: ssocreds login%s)" % (_DEFAULT_LOGIN_COMMAND, option,
                                             option)
 
@@ -3274,10 +3273,15 @@ _TIMEOUT_OPTIONS = {"--connect-timeout": "connect_timeout",
                     "--read-timeout": "read_timeout"}
 
 
+def _cli_timeouts(options):
+    """--connect-timeout/--read-timeout as client keyword arguments."""
+    return {key: options[name] for name, key in _TIMEOUT_OPTIONS.items()
+            if name in options}
+
+
 def _with_timeouts(profile, options):
     """Apply --connect-timeout/--read-timeout to the profile's clients."""
-    profile.timeouts = {key: options[name] for name, key in
-                        _TIMEOUT_OPTIONS.items() if name in options}
+    profile.timeouts = _cli_timeouts(options)
     return profile
 
 
@@ -3373,11 +3377,9 @@ def _cli_provider(options):
     The credential cache is checked before any client is built, so a hit
     stays cheap; --no-cache skips it.
     """
-    timeouts = {key: options[name] for name, key in _TIMEOUT_OPTIONS.items()
-                if name in options}
     top, source, links, provider = _build_chain(
         options.get("--profile"), disk_cache=not options.get("--no-cache"),
-        timeouts=timeouts, mfa_prompt=_ask_mfa_code)
+        timeouts=_cli_timeouts(options), mfa_prompt=_ask_mfa_code)
     if isinstance(source, _Profile):
         _debug('SSO profile "%s" from %s: start URL %s, region %s, account %s, '
                "role %s, token key %s (%s)", source.name, source.path,
