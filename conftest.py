@@ -160,9 +160,34 @@ def run_cli(args, env=None, input=None, timeout=60):
                           universal_newlines=True, timeout=timeout)
 
 
-def botocore_available():
+def run_python(code, *args, env=None, cwd=None, timeout=60):
+    """Run ``python -c code args...``; return CompletedProcess (text)."""
+    return subprocess.run([sys.executable, "-c", code] + list(args), env=env,
+                          cwd=cwd, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=timeout)
+
+
+def run_herd(args, env, count=16):
+    """Start ``count`` CLI processes at once; assert every one succeeded;
+    return their outputs as (stdout, stderr) pairs."""
+    cmd = [sys.executable, os.path.join(HERE, "ssocreds.py")] + list(args)
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+             for _ in range(count)]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * count, outputs
+    return outputs
+
+
+def importable(module):
+    """Whether an optional third-party judge (botocore, awscli, moto) loads."""
     try:
-        import botocore  # noqa: F401
-    except ImportError:
+        __import__(module)
+    except Exception:  # moto can fail in other ways than ImportError
         return False
     return True
+
+
+def botocore_available():
+    return importable("botocore")

@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 
 import ssocreds as mod
-from conftest import HERE, START_URL, botocore_available, iso, now, run_cli
+from conftest import (HERE, START_URL, botocore_available, importable, iso,
+                      now, run_cli, run_herd, run_python)
 
 
 def env():
@@ -343,8 +344,7 @@ def test_botocore_reads_the_written_credentials_file(session, fake):
     code = ("import botocore.session, json; c = botocore.session.Session("
             "profile='static').get_credentials(); print(json.dumps([c.method, "
             "c.access_key]))")
-    out = subprocess.run([sys.executable, "-c", code], env=env(),
-                         stdout=subprocess.PIPE, universal_newlines=True)
+    out = run_python(code, env=env())
     method, key = json.loads(out.stdout)
     assert method == "shared-credentials-file" and key.startswith("ASIAFAKE")
 
@@ -452,21 +452,14 @@ def test_warm_path_imports_no_network_modules(session, fake):
             "print(rc, sorted(m for m in ('urllib.request', 'http.client', 'ssl', "
             "'email', 'socket', 'argparse', 'logging') if m in sys.modules and "
             "m not in before))" % HERE)
-    result = subprocess.run([sys.executable, "-c", code], env=env(),
-                            stdout=subprocess.PIPE, universal_newlines=True)
+    result = run_python(code, env=env())
     assert result.stdout.strip() == "0 []"
     assert fake.calls["GetRoleCredentials"] == 1
 
 
 def test_sixteen_cold_exports_make_one_portal_call(session, fake):
     fake.delays["GetRoleCredentials"] = 0.3
-    cmd = [sys.executable, os.path.join(HERE, "ssocreds.py"), "export",
-           "--profile", "dev"]
-    procs = [subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, universal_newlines=True)
-             for _ in range(16)]
-    outputs = [p.communicate(timeout=60) for p in procs]
-    assert [p.returncode for p in procs] == [0] * 16, outputs
+    outputs = run_herd(["export", "--profile", "dev"], env())
     assert fake.calls["GetRoleCredentials"] == 1
     assert len({json.loads(out)["AccessKeyId"] for out, _ in outputs}) == 1
 
@@ -484,9 +477,7 @@ def test_botocore_gets_our_credentials_through_credential_process(session, fake)
             "profile='wrapped').get_credentials(); f = c.get_frozen_credentials();"
             " print(json.dumps([c.method, f.access_key, f.secret_key, f.token, "
             "str(c._expiry_time), getattr(f, 'account_id', None)]))")
-    out = subprocess.run([sys.executable, "-c", code], env=env(),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         universal_newlines=True)
+    out = run_python(code, env=env())
     assert out.returncode == 0, out.stderr
     method, key, secret, token, expiry, account = json.loads(out.stdout)
     ours = json.loads(run_cli(["export", "--profile", "dev"], env()).stdout)
@@ -536,15 +527,7 @@ def test_bench_runs_once_and_prints_the_table(home):
     assert "50 threads, cold cache: portal calls | 1 |" in result.stdout
 
 
-def awscli_available():
-    try:
-        import awscli  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not awscli_available(), reason="the AWS CLI is not installed")
+@pytest.mark.skipif(not importable("awscli"), reason="the AWS CLI is not installed")
 def test_the_aws_cli_uses_our_credential_process(session, fake):
     with open(session.config, "a") as f:
         f.write("\n[profile wrapped]\ncredential_process = %s %s export "

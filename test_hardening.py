@@ -17,7 +17,8 @@ import pytest
 
 import fakesso
 import ssocreds as mod
-from conftest import (HERE, SESSION_CONFIG, START_URL, iso, now, run_cli)
+from conftest import (HERE, SESSION_CONFIG, START_URL, iso, now, run_cli,
+                      run_herd)
 
 try:
     from hypothesis import given, settings, strategies as st
@@ -466,13 +467,7 @@ def test_sixteen_cli_processes_refresh_once(session, fake):
     document["expiresAt"] = iso(now() + timedelta(minutes=5))
     session.write_token("my-sso", raw=json.dumps(document))
     fake.delays["CreateToken"] = 0.3
-    cmd = [sys.executable, os.path.join(HERE, "ssocreds.py"), "export",
-           "--profile", "dev", "--no-cache"]
-    procs = [subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, universal_newlines=True)
-             for _ in range(16)]
-    outputs = [p.communicate(timeout=60) for p in procs]
-    assert [p.returncode for p in procs] == [0] * 16, outputs
+    run_herd(["export", "--profile", "dev", "--no-cache"], env())
     assert fake.calls["CreateToken"] == 1
     json.loads(open(session.token_path("my-sso")).read())  # intact
 

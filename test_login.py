@@ -15,7 +15,7 @@ import pytest
 
 import ssocreds as mod
 from conftest import (HERE, LEGACY_CONFIG, SESSION_CONFIG, START_URL,
-                      botocore_available, iso, now, run_cli)
+                      botocore_available, iso, now, run_cli, run_python)
 
 
 def env():
@@ -127,9 +127,7 @@ def test_botocore_accepts_the_token_we_wrote(logged_out, fake):
     code = ("import botocore.session, json; c = botocore.session.Session("
             "profile='dev').get_credentials().get_frozen_credentials(); "
             "print(c.access_key)")
-    out = subprocess.run([sys.executable, "-c", code], env=env(),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         universal_newlines=True)
+    out = run_python(code, env=env())
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ASIAFAKE")
     token = logged_out.read_token("my-sso")["accessToken"]

@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 import pytest
 
 import ssocreds as mod
-from conftest import HERE, SESSION_CONFIG, START_URL, botocore_available, run_cli
+from conftest import (HERE, SESSION_CONFIG, START_URL, botocore_available,
+                      importable, run_cli, run_python)
 
 EXAMPLE = mod.Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                           None, datetime(2030, 1, 1, tzinfo=timezone.utc))
@@ -381,9 +382,7 @@ print(json.dumps([creds.access_key, creds.secret_key, creds.token]))
 @pytest.mark.skipif(not botocore_available(), reason="botocore not installed")
 def test_the_aws_cli_cache_is_shared_both_ways(roles, fake):
     # botocore (set up as the AWS CLI sets it up) fills the cache; we use it
-    out = subprocess.run([sys.executable, "-c", BOTOCORE_WITH_CLI_CACHE],
-                         env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         universal_newlines=True)
+    out = run_python(BOTOCORE_WITH_CLI_CACHE, env=env())
     assert out.returncode == 0, out.stderr
     theirs = json.loads(out.stdout)
     assert fake.calls["AssumeRole"] == 1  # and the fake accepted its signature
@@ -396,22 +395,12 @@ def test_the_aws_cli_cache_is_shared_both_ways(roles, fake):
         os.unlink(os.path.join(roles.cli_cache, name))
     ours = json.loads(run_cli(["export", "--profile", "prod"], env()).stdout)
     assert fake.calls["AssumeRole"] == 2
-    out = subprocess.run([sys.executable, "-c", BOTOCORE_WITH_CLI_CACHE],
-                         env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         universal_newlines=True)
+    out = run_python(BOTOCORE_WITH_CLI_CACHE, env=env())
     assert json.loads(out.stdout)[0] == ours["AccessKeyId"]
     assert fake.calls["AssumeRole"] == 2
 
 
-def moto_available():
-    try:
-        import moto.server  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not moto_available(), reason="moto not installed")
+@pytest.mark.skipif(not importable("moto.server"), reason="moto not installed")
 def test_assume_role_against_motos_sts(home, monkeypatch):
     from moto.server import ThreadedMotoServer
 

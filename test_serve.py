@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 import ssocreds as mod
-from conftest import HERE, botocore_available, run_cli
+from conftest import HERE, botocore_available, run_cli, run_python
 
 
 def env():
@@ -162,9 +162,7 @@ def test_botocore_container_provider_fetches_our_credentials(served, fake):
     code = ("import botocore.session, json; c = botocore.session.Session()"
             ".get_credentials(); f = c.get_frozen_credentials(); "
             "print(json.dumps([c.method, f.access_key, f.secret_key, f.token]))")
-    out = subprocess.run([sys.executable, "-c", code], env=e,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         universal_newlines=True)
+    out = run_python(code, env=e)
     assert out.returncode == 0, out.stderr
     method, key, secret, token = json.loads(out.stdout)
     document = get(served.url, served.token)[2]

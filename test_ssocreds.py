@@ -13,7 +13,8 @@ import pytest
 
 import fakesso
 import ssocreds as mod
-from conftest import HERE, START_URL, UTC, botocore_available, iso, now
+from conftest import (HERE, START_URL, UTC, botocore_available, iso, now,
+                      run_python)
 
 D = datetime
 TOKEN = "dGhpcyBpcyBub3QgYSByZWFsIHZhbHVl"  # the Go tests' access token
@@ -1292,10 +1293,7 @@ print(json.dumps([creds.access_key, creds.secret_key, creds.token]))
 
 
 def run_botocore(profile, env):
-    result = subprocess.run([sys.executable, "-c", BOTOCORE_SCRIPT, profile],
-                            env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, universal_newlines=True,
-                            timeout=60)
+    result = run_python(BOTOCORE_SCRIPT, profile, env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -1356,8 +1354,7 @@ def test_import_loads_no_network_or_heavy_modules():
             "'urllib.request', 'http.client', 'ssl', 'email', 'email.parser', "
             "'argparse', 'logging', 'typing', 'socket', 'threading', 'hashlib') "
             "if m in sys.modules and m not in before))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=HERE,
-                            stdout=subprocess.PIPE, universal_newlines=True)
+    result = run_python(code, cwd=HERE)
     assert result.stdout.strip() == "[]"
 
 
@@ -1398,7 +1395,5 @@ def test_json_loads_reports_errors_in_a_fresh_interpreter():
     code = ("import ssocreds\nfor t in ('{', '{\"a\"', '[1,'):\n    try:\n"
             "        ssocreds._json_loads(t)\n    except ValueError:\n"
             "        print('ok')\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=HERE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            universal_newlines=True)
+    result = run_python(code, cwd=HERE)
     assert result.stdout.split() == ["ok"] * 3, result.stderr
