@@ -901,9 +901,13 @@ def _load_profile(profile=None, config_file=None, environ=None,
     sso_role_name (enough to log in, list accounts or check status).
     """
     environ = os.environ if environ is None else environ
-    name = _profile_name(profile, environ)
     path = _config_path(config_file, environ)
-    config = _read_config(path)
+    return _profile_from_config(_profile_name(profile, environ), path,
+                                _read_config(path), require_role)
+
+
+def _profile_from_config(name, path, config, require_role=True):
+    """_load_profile for a config already read from ``path``."""
     settings = config["profiles"].get(name)
     if settings is None:
         where = path if os.path.exists(path) else path + " (which does not exist)"
@@ -1669,7 +1673,7 @@ def _load_chain(profile=None, config_file=None, environ=None):
                 static = dict(credentials.get(current, {}), **settings)
                 if _has_static_keys(static):
                     return top(), _StaticSource(current, static), links[::-1]
-            sso = _load_profile(current, config_file, environ)
+            sso = _profile_from_config(current, path, config)
             return (top() if links else sso), sso, links[::-1]
         if settings.get("credential_source") and not settings.get(
                 "source_profile"):
@@ -2720,7 +2724,7 @@ def _profiles_sharing_token(profile):
     result = []
     for name in profile.config["profiles"]:
         try:
-            other = _load_profile(name, profile.path)
+            other = _profile_from_config(name, profile.path, profile.config)
         except Error:
             continue
         if other.token_key == profile.token_key and (
