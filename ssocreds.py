@@ -53,6 +53,28 @@ credential cache are serialised across processes with lock files.
 Secrets (access and refresh tokens, client secrets, secret keys, session
 tokens) never appear in exception messages, reprs or debug output.
 
+Contents (each section builds only on the sections above it):
+
+- Constants, Errors, Text and debug output, Time, Values -- the vocabulary:
+  Error and its subclasses, Credentials, Token, timestamps.
+- Parsers: JSON, INI, XML -- pure functions over text; the shared config is
+  read as botocore's configparser-based loader reads it.
+- Output formats: shell quoting, credentials, the credentials file.
+- Files and locks -- home and cache paths, atomic 0600 writes, lock files,
+  SSO token files.
+- Settings and endpoints -- _Settings resolves, once, how a client reaches
+  its service: argument, environment, profile, default; partitions.
+- HTTP -- one endpoint: retries, deadlines, errors, proxies, TLS.
+- Service clients: portal, OIDC, STS -- PortalClient, OIDCClient, SigV4.
+- Providers and caches -- Provider, SSOTokenProvider, CredentialsCache, the
+  credential cache shared with the AWS CLI, AssumeRole.
+- Profiles: the shared config resolved -- a profile name becomes a _Profile
+  or a _Chain of role links over an SSO profile or static keys.
+- Assembly: a resolved profile becomes a provider chain -- from_profile.
+- Operations: login; Operations: logout, list, status; Operations: the
+  credential server (container credentials protocol).
+- Command line -- one table of commands drives parsing, help and dispatch.
+
 Licensed under the MIT licence (see the header of this file).
 """
 
@@ -86,14 +108,11 @@ try:  # datetime.py on 3.6-3.11 builds pure-Python classes first, then
 except ImportError:  # pragma: no cover - not CPython
     from datetime import datetime, timedelta, timezone
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover - typing is never imported at run time
-    from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
+
 
 # -- Constants ---------------------------------------------------------------
 
 PROVIDER_NAME = "SSOProvider"
-
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
 _DEFAULT_LOGIN_COMMAND = "aws sso login"
@@ -105,61 +124,8 @@ _LOCK_TIMEOUT = 30.0
 _MAX_RESPONSE_BYTES = 1 << 20
 _MAX_FILE_BYTES = 1 << 20
 
-# Partitions as in botocore's partitions.json (wire.md section 2.2):
-# name, region regex, dnsSuffix, dualStackDnsSuffix, explicitly listed regions.
-_PARTITIONS = (
-    ("aws", r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$", "amazonaws.com",
-     "api.aws", ()),
-    ("aws-cn", r"^cn\-\w+\-\d+$", "amazonaws.com.cn",
-     "api.amazonwebservices.com.cn", ("cn-north-1", "cn-northwest-1")),
-    ("aws-eusc", r"^eusc\-(de)\-\w+\-\d+$", "amazonaws.eu",
-     "api.amazonwebservices.eu", ("eusc-de-east-1",)),
-    ("aws-iso", r"^us\-iso\-\w+\-\d+$", "c2s.ic.gov", "api.aws.ic.gov",
-     ("us-iso-east-1", "us-iso-west-1")),
-    ("aws-iso-b", r"^us\-isob\-\w+\-\d+$", "sc2s.sgov.gov", "api.aws.scloud",
-     ("us-isob-east-1", "us-isob-west-1")),
-    ("aws-iso-e", r"^eu\-isoe\-\w+\-\d+$", "cloud.adc-e.uk",
-     "api.cloud-aws.adc-e.uk", ("eu-isoe-west-1",)),
-    ("aws-iso-f", r"^us\-isof\-\w+\-\d+$", "csp.hci.ic.gov",
-     "api.aws.hci.ic.gov", ("us-isof-east-1", "us-isof-south-1")),
-    ("aws-us-gov", r"^us\-gov\-\w+\-\d+$", "amazonaws.com", "api.aws",
-     ("us-gov-east-1", "us-gov-west-1")),
-)
 
-# Standard retry mode (botocore retries/standard.py; wire.md section 6.2).
-_RETRYABLE_STATUS = frozenset((500, 502, 503, 504))
-_RETRYABLE_CODES = frozenset((
-    "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
-    "Throttling", "ThrottlingException", "ThrottledException",
-    "RequestThrottledException", "TooManyRequestsException",
-    "ProvisionedThroughputExceededException", "TransactionInProgressException",
-    "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException",
-    "RequestThrottled", "SlowDown", "EC2ThrottledException",
-))
-_TRANSIENT_CODES = frozenset(("RequestTimeout", "RequestTimeoutException",
-                              "PriorRequestNotComplete"))
-_MAX_BACKOFF = 20.0
-
-# OAuth "error" values of SSO OIDC mapped to exception names, used when the
-# response carries no x-amzn-ErrorType header (wire.md section 3.7).
-_OAUTH_ERRORS = {
-    "authorization_pending": "AuthorizationPendingException",
-    "slow_down": "SlowDownException",
-    "expired_token": "ExpiredTokenException",
-    "access_denied": "AccessDeniedException",
-    "invalid_grant": "InvalidGrantException",
-    "invalid_client": "InvalidClientException",
-    "unauthorized_client": "UnauthorizedClientException",
-    "unsupported_grant_type": "UnsupportedGrantTypeException",
-    "invalid_scope": "InvalidScopeException",
-    "invalid_request": "InvalidRequestException",
-    "invalid_client_metadata": "InvalidClientMetadataException",
-    "invalid_redirect_uri": "InvalidRedirectUriException",
-    "server_error": "InternalServerException",
-}
-
-# -- Exceptions --------------------------------------------------------------
-
+# -- Errors ------------------------------------------------------------------
 
 class Error(Exception):
     """Base class of every error ssocreds raises."""
@@ -233,8 +199,134 @@ class TransportError(Error):
         self.retryable = retryable
 
 
-# -- Values ------------------------------------------------------------------
+class LoginError(Error):
+    """A login did not complete: denied, expired, or the browser step failed."""
 
+
+# -- Text and debug output ---------------------------------------------------
+
+_debug_stream = None  # set by the command line's --debug
+
+
+def _debug(message, *args):
+    """Debug output: to stderr under --debug, and to the logging module's
+    "ssocreds" logger when the host program has imported logging.  Callers
+    never pass secrets."""
+    if _debug_stream is None and "logging" not in sys.modules:
+        return
+    text = message % args if args else message
+    if _debug_stream is not None:
+        _debug_stream.write("ssocreds: debug: %s\n" % text)
+        _debug_stream.flush()
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger("ssocreds").debug("%s", text)
+
+
+def _is_true(value):
+    return isinstance(value, str) and value.strip().lower() == "true"
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _drop_none(mapping):
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
+def _one_line(text, limit):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _quote_value(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _os_error_text(exc):
+    return exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
+
+
+# -- Time --------------------------------------------------------------------
+
+def _utcnow():
+    return datetime.now(_UTC)
+
+
+def _parse_timestamp(text):
+    """Parse an RFC 3339 timestamp into an aware UTC datetime.
+
+    Accepts ``Z``, ``z`` or a ``+HH:MM``/``+HHMM`` offset, a fraction of any
+    length (truncated to microseconds), ``T``, ``t`` or a space between date
+    and time, the ``2019-11-14T04:05:45UTC`` form of early AWS CLI v2 builds,
+    and treats a time without offset as UTC.  Raises Error quoting the value.
+    Written without ``re``: this runs on every cache hit.
+    """
+    try:
+        if not isinstance(text, str) or len(text) < 19 or text[4] != "-" \
+                or text[7] != "-" or text[10] not in "Tt " or text[13] != ":" \
+                or text[16] != ":":
+            raise ValueError("expected RFC 3339 such as 2024-01-02T03:04:05Z")
+        fields = [_digits(text, i, n) for i, n in (
+            (0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2))]
+        rest = text[19:]
+        micro = 0
+        if rest[:1] in (".", ","):
+            end = 1
+            while end < len(rest) and rest[end] in _DIGITS:
+                end += 1
+            if end == 1:
+                raise ValueError("a decimal point needs digits")
+            micro = int(rest[1:end][:6].ljust(6, "0"))
+            rest = rest[end:]
+        offset = 0
+        if rest and rest not in ("Z", "z", "UTC"):
+            if rest[0] not in "+-" or len(rest) not in (5, 6) or (
+                    len(rest) == 6 and rest[3] != ":"):
+                raise ValueError("expected Z or an offset such as +01:00")
+            hours, minutes = _digits(rest, 1, 2), _digits(rest, len(rest) - 2, 2)
+            if hours > 23 or minutes > 59:
+                raise ValueError("offset out of range")
+            offset = (hours * 60 + minutes) * (-1 if rest[0] == "-" else 1)
+        value = datetime(*fields, micro, tzinfo=_UTC)
+        return value - timedelta(minutes=offset)
+    except (ValueError, OverflowError) as exc:
+        raise Error("invalid timestamp %s: %s" % (_quote_value(text), exc)) \
+            from None
+
+
+_DIGITS = "0123456789"
+
+
+def _digits(text, start, count):
+    part = text[start:start + count]
+    if len(part) != count or any(c not in _DIGITS for c in part):
+        raise ValueError("expected RFC 3339 such as 2024-01-02T03:04:05Z")
+    return int(part)
+
+
+def _format_timestamp(value):
+    """``YYYY-MM-DDTHH:MM:SSZ`` in UTC, as the AWS CLI writes."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_UTC)
+    value = value.astimezone(_UTC)
+    # not strftime: glibc does not zero-pad years before 1000
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (
+        value.year, value.month, value.day, value.hour, value.minute,
+        value.second)
+
+
+def _format_duration(seconds):
+    if seconds is None or seconds <= 0:
+        return "expired"
+    hours, rest = divmod(int(seconds), 3600)
+    return "%dh%02dm" % (hours, rest // 60) if hours else "%dm%02ds" % divmod(
+        rest, 60)
+
+
+# -- Values ------------------------------------------------------------------
 
 class Credentials(object):
     """Temporary AWS credentials; immutable.
@@ -310,533 +402,82 @@ class Token(object):
             self.expires)
 
 
-# -- Public API --------------------------------------------------------------
+class _CachedToken(object):
+    __slots__ = ("document", "token")
+
+    def __init__(self, document, token):
+        self.document = document
+        self.token = token
 
 
-def standard_cached_token_filepath(key):
-    """Return the AWS CLI's token cache path for ``key``.
+class _CacheEntry(object):
+    """Credentials held by a CredentialsCache and when to refresh them."""
 
-    ``key`` is the sso-session name, or for legacy profiles the start URL
-    exactly as configured.  The result is
-    ``<home>/.aws/sso/cache/<lowercase hex SHA-1 of key's UTF-8 bytes>.json``
-    where home is HOME on POSIX and USERPROFILE on Windows, falling back to
-    the OS user database.  Raises Error when no home directory is known.
-    """
-    digest = _sha1_hex(key.encode("utf-8"))
-    return os.path.join(_sso_cache_dir(), digest + ".json")
+    __slots__ = ("credentials", "refresh_at")
+
+    def __init__(self, credentials, refresh_at):
+        self.credentials = credentials
+        self.refresh_at = refresh_at
 
 
-class _ServiceClient(object):
-    """What PortalClient and OIDCClient share: endpoint, transport, retries."""
+# -- Parsers: JSON, INI, XML -------------------------------------------------
 
-    _SERVICE = ("", "")  # (host prefix, AWS_ENDPOINT_URL_ suffix)
-
-    def __init__(self, region, *, endpoint_url=None, use_fips_endpoint=None,
-                 use_dualstack_endpoint=None, ca_bundle=None, max_attempts=None,
-                 connect_timeout=_CONNECT_TIMEOUT, read_timeout=_READ_TIMEOUT,
-                 retry_base_delay=1.0):
-        self.region = region
-        self._http = _HTTP(
-            _resolve_endpoint(self._SERVICE, region, endpoint_url,
-                              use_fips_endpoint, use_dualstack_endpoint),
-            ca_bundle=_env_default(ca_bundle, "AWS_CA_BUNDLE"),
-            max_attempts=_resolve_max_attempts(max_attempts),
-            connect_timeout=connect_timeout, read_timeout=read_timeout,
-            retry_base_delay=retry_base_delay)
-
-    @property
-    def endpoint_url(self):
-        return self._http.endpoint
-
-    def __repr__(self):
-        return "%s(region=%r, endpoint_url=%r)" % (
-            type(self).__name__, self.region, self.endpoint_url)
+class _JSONContext(object):
+    strict = True
+    object_hook = object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"),
+                      "NaN": float("nan")}.__getitem__
 
 
-class PortalClient(_ServiceClient):
-    """Client of the Identity Center portal API (service ``sso``).
-
-    ``region`` is the sso_region.  Keyword options, each None to resolve it
-    from the environment as the AWS SDKs do:
-
-    - ``endpoint_url``: AWS_ENDPOINT_URL_SSO, then AWS_ENDPOINT_URL (unless
-      AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true), else
-      ``https://portal.sso.{region}.{dnsSuffix}`` for the region's partition.
-      A path in the URL is kept as a prefix.
-    - ``use_fips_endpoint`` / ``use_dualstack_endpoint``: AWS_USE_FIPS_ENDPOINT
-      / AWS_USE_DUALSTACK_ENDPOINT (ignored with an endpoint override).
-    - ``ca_bundle``: AWS_CA_BUNDLE, else the system trust store.
-    - ``max_attempts``: AWS_MAX_ATTEMPTS, else 3 (standard retry mode).
-
-    ``connect_timeout`` (10 s) and ``read_timeout`` (60 s) bound each network
-    wait; ``retry_base_delay`` (1 s) scales the full-jitter backoff.  Plain
-    http is accepted only for loopback hosts; redirects are never followed.
-    """
-
-    _SERVICE = ("portal.sso", "SSO")
-
-    def get_role_credentials(self, *, account_id, role_name, access_token):
-        """Call GetRoleCredentials; return the response's ``roleCredentials``.
-
-        Raises APIError for service errors (UnauthorizedException included:
-        the Provider turns that into InvalidTokenError) and TransportError.
-        """
-        context = "for account %s, role %s" % (account_id, role_name)
-        body = self._call("GetRoleCredentials", "GET", "/federation/credentials",
-                          {"role_name": role_name, "account_id": account_id},
-                          access_token, context)
-        result = body.get("roleCredentials")
-        if not isinstance(result, dict):
-            raise APIError("GetRoleCredentials", "InvalidResponse", 200,
-                           "the response has no roleCredentials object",
-                           context=context)
-        return result
-
-    def list_accounts(self, *, access_token, max_results=None):
-        """Return every account (ListAccounts, following nextToken)."""
-        return self._paginate("ListAccounts", "/assignment/accounts", {},
-                              "accountList", access_token, max_results)
-
-    def list_account_roles(self, *, account_id, access_token, max_results=None):
-        """Return every role of ``account_id`` (ListAccountRoles, paginated)."""
-        return self._paginate("ListAccountRoles", "/assignment/roles",
-                              {"account_id": account_id}, "roleList",
-                              access_token, max_results)
-
-    def logout(self, *, access_token):
-        """Call Logout, ending the sign-in session behind ``access_token``."""
-        self._call("Logout", "POST", "/logout", None, access_token)
-
-    def _paginate(self, operation, path, query, key, access_token, max_results):
-        items, seen = [], set()
-        query = dict(query)
-        if max_results:
-            query["max_result"] = str(max_results)
-        while True:
-            body = self._call(operation, "GET", path, query, access_token)
-            page = body.get(key)
-            if isinstance(page, list):
-                items.extend(x for x in page if isinstance(x, dict))
-            token = body.get("nextToken")
-            if not token or not isinstance(token, str):
-                return items
-            if token in seen:  # botocore stops a paginator that loops
-                raise APIError(operation, "InvalidResponse", 200,
-                               "the service repeated a pagination token")
-            seen.add(token)
-            query["next_token"] = token
-
-    def _call(self, operation, method, path, query, access_token, context=None):
-        if not access_token:
-            raise InvalidTokenError("the access token is empty")
-        return self._http.call(
-            operation, method, path, query=query, context=context,
-            headers={"x-amz-sso_bearer_token": access_token})
+_json_scanner = None
 
 
-class OIDCClient(_ServiceClient):
-    """Client of the Identity Center OIDC API (service ``sso-oidc``).
-
-    Same options and environment as PortalClient, with
-    AWS_ENDPOINT_URL_SSO_OIDC and hosts ``oidc.{region}.{dnsSuffix}``.  All
-    methods take and return the API's camelCase JSON members as dicts.
-    """
-
-    _SERVICE = ("oidc", "SSO_OIDC")
-
-    def create_token(self, *, client_id, client_secret, grant_type,
-                     refresh_token=None, device_code=None, code=None,
-                     redirect_uri=None, code_verifier=None, scope=None):
-        """Call CreateToken (POST /token); return the response members."""
-        body = _drop_none({
-            "clientId": client_id, "clientSecret": client_secret,
-            "grantType": grant_type, "refreshToken": refresh_token,
-            "deviceCode": device_code, "code": code,
-            "redirectUri": redirect_uri, "codeVerifier": code_verifier,
-            "scope": scope})
-        return self._http.call("CreateToken", "POST", "/token", body=body)
-
-    def register_client(self, *, client_name, client_type="public", scopes=None,
-                        grant_types=None, redirect_uris=None, issuer_url=None):
-        """Call RegisterClient (POST /client/register)."""
-        body = _drop_none({
-            "clientName": client_name, "clientType": client_type,
-            "scopes": scopes, "grantTypes": grant_types,
-            "redirectUris": redirect_uris, "issuerUrl": issuer_url})
-        return self._http.call("RegisterClient", "POST", "/client/register",
-                               body=body)
-
-    def start_device_authorization(self, *, client_id, client_secret,
-                                   start_url):
-        """Call StartDeviceAuthorization (POST /device_authorization)."""
-        body = {"clientId": client_id, "clientSecret": client_secret,
-                "startUrl": start_url}
-        return self._http.call("StartDeviceAuthorization", "POST",
-                               "/device_authorization", body=body)
-
-
-class Provider(object):
-    """Retrieves role credentials with the cached SSO access token.
-
-    The port of the Go package's ``ssocreds.Provider``: ``client`` is a
-    PortalClient or any object with the same ``get_role_credentials`` method;
-    ``account_id`` and ``role_name`` select the role; ``start_url`` names the
-    legacy token file (see standard_cached_token_filepath).
-
-    Keyword options: ``cached_token_filepath`` reads that file instead of the
-    one derived from ``start_url``; ``token_provider`` (an object with
-    ``retrieve_bearer_token()``, such as SSOTokenProvider) supplies the token
-    instead of any file; ``login_command`` is the command errors tell the user
-    to run (default ``aws sso login``).
-
-    ``retrieve()`` makes one portal call per invocation; wrap the provider in
-    a CredentialsCache to reuse credentials until they near expiry.
-    """
-
-    def __init__(self, client, account_id, role_name, start_url, *,
-                 cached_token_filepath=None, token_provider=None,
-                 login_command=None):
-        self.client = client
-        self.account_id = account_id
-        self.role_name = role_name
-        self.start_url = start_url
-        self.cached_token_filepath = cached_token_filepath
-        self.token_provider = token_provider
-        self.login_command = login_command
-
-    def __repr__(self):
-        return "Provider(account_id=%r, role_name=%r, start_url=%r)" % (
-            self.account_id, self.role_name, self.start_url)
-
-    def retrieve(self):
-        """Return fresh Credentials.
-
-        Raises InvalidTokenError when the token is missing, unreadable,
-        expired or rejected by the portal (401), APIError for other service
-        errors and TransportError when the portal cannot be reached.
-        """
-        if self.token_provider is not None:
-            token = self.token_provider.retrieve_bearer_token()
-        else:
-            path = self.cached_token_filepath
-            if not path:
-                path = standard_cached_token_filepath(self.start_url)
-            token = _load_token(path, self.login_command).token
-            if _utcnow() >= token.expires:
-                raise InvalidTokenError(
-                    "the cached token in %s expired at %s" % (
-                        path, _format_timestamp(token.expires)),
-                    self.login_command, path)
+def _json_loads(text):
+    """json.loads; ValueError on malformed input."""
+    global _json_scanner
+    if _json_scanner is None:
         try:
-            role = self.client.get_role_credentials(
-                account_id=self.account_id, role_name=self.role_name,
-                access_token=token.value)
-        except APIError as exc:
-            if exc.code == "UnauthorizedException" or exc.status == 401:
-                raise InvalidTokenError(
-                    "the portal rejected the access token (%s: %s)" % (
-                        exc.code, exc.message or "no message"),
-                    self.login_command) from exc
-            raise
-        return _credentials_from_role(role, self.account_id)
+            from _json import make_scanner
+        except ImportError:  # pragma: no cover - not CPython
+            import json
 
-
-class SSOTokenProvider(object):
-    """Supplies the sso-session access token, refreshing it when needed.
-
-    ``client`` is an OIDCClient (or any object with the same
-    ``create_token``); it is used only when a refresh is due.
-    ``cached_token_filepath`` is the session's token file (see
-    standard_cached_token_filepath with the sso-session name).
-
-    When less than ``refresh_window`` (default 15 minutes) remains and the
-    file holds ``refreshToken``, ``clientId`` and ``clientSecret`` of an
-    unexpired registration, CreateToken (grant ``refresh_token``) is called
-    under an exclusive lock file beside the token file, after re-reading the
-    file; the new token is written back atomically (0600), keeping every other
-    field.  When the refresh fails, a still-valid token is returned; once the
-    token has expired, InvalidTokenError names ``login_command``.
-    ``start_url`` and ``region``, when given, are written into refreshed files
-    as the AWS CLI does.
-    """
-
-    def __init__(self, client, cached_token_filepath, *,
-                 refresh_window=_REFRESH_WINDOW, start_url=None, region=None,
-                 login_command=None):
-        self.client = client
-        self.cached_token_filepath = cached_token_filepath
-        if not isinstance(refresh_window, timedelta):
-            refresh_window = timedelta(seconds=refresh_window)
-        self.refresh_window = refresh_window
-        self.start_url = start_url
-        self.region = region
-        self.login_command = login_command
-
-    def __repr__(self):
-        return "SSOTokenProvider(cached_token_filepath=%r)" % (
-            self.cached_token_filepath,)
-
-    def retrieve_bearer_token(self):
-        """Return a Token (``.value``, ``.expires``), refreshed if due."""
-        path = self.cached_token_filepath
-        cached = _load_token(path, self.login_command)
-        if not self._refresh_due(cached):
-            return cached.token
-        problem = _refresh_blocker(cached.document)
-        if problem is None:
-            with _FileLock(path + ".lock"):
-                cached = _load_token(path, self.login_command)
-                if not self._refresh_due(cached):
-                    return cached.token  # another process refreshed it
-                try:
-                    return self._refresh(path, cached.document)
-                except (APIError, TransportError) as exc:
-                    problem = "refreshing it failed (%s)" % (exc,)
-                    _debug("token refresh for %s failed: %s", path, exc)
-        if _utcnow() < cached.token.expires:
-            _debug("using the cached token, still valid until %s, although %s",
-                   _format_timestamp(cached.token.expires), problem)
-            return cached.token
-        raise InvalidTokenError(
-            "the cached token in %s expired at %s and %s" % (
-                path, _format_timestamp(cached.token.expires), problem),
-            self.login_command, path)
-
-    def _refresh_due(self, cached):
-        return cached.token.expires - _utcnow() < self.refresh_window
-
-    def _refresh(self, path, document):
-        response = self.client.create_token(
-            grant_type="refresh_token", client_id=document["clientId"],
-            client_secret=document["clientSecret"],
-            refresh_token=document["refreshToken"])
-        access_token = response.get("accessToken")
-        expires_in = response.get("expiresIn")
-        if not (isinstance(access_token, str) and access_token
-                and _is_int(expires_in)):
-            raise APIError("CreateToken", "InvalidResponse", 200,
-                           "the response lacks accessToken or expiresIn")
-        expires = _utcnow().replace(microsecond=0) + timedelta(
-            seconds=expires_in)
-        updated = dict(document)
-        if self.start_url is not None:
-            updated["startUrl"] = self.start_url
-        if self.region is not None:
-            updated["region"] = self.region
-        updated["accessToken"] = access_token
-        updated["expiresAt"] = _format_timestamp(expires)
-        new_refresh = response.get("refreshToken")
-        if isinstance(new_refresh, str) and new_refresh:
-            updated["refreshToken"] = new_refresh
-        try:
-            _write_json_file(path, updated)
-        except OSError as exc:  # read-only ~/.aws: the new token still works
-            _debug("could not write the refreshed token to %s: %s", path,
-                   _os_error_text(exc))
-        _debug("refreshed the SSO token in %s, now valid until %s", path,
-               updated["expiresAt"])
-        return Token(access_token, expires)
-
-
-class CredentialsCache(object):
-    """Caches a provider's credentials until they near expiry; thread-safe.
-
-    ``retrieve()`` returns the cached Credentials while more than the
-    refresh margin remains before they expire, where the margin is
-    ``expiry_window`` (default 5 minutes) but never more than half of the
-    lifetime the credentials had when fetched.  Otherwise exactly one caller
-    runs ``provider.retrieve()`` while concurrent callers wait for its
-    result.  If that refresh fails while the cached credentials are still
-    valid, they are returned and the refresh is retried after 30 seconds.
-    ``invalidate()`` forgets the cached credentials.
-    """
-
-    _RETRY_AFTER_FAILURE = timedelta(seconds=30)
-
-    def __init__(self, provider, *, expiry_window=timedelta(minutes=5)):
-        import threading
-
-        self.provider = provider
-        if not isinstance(expiry_window, timedelta):
-            expiry_window = timedelta(seconds=expiry_window)
-        self.expiry_window = expiry_window
-        self._lock = threading.Lock()
-        self._entry = None  # (credentials, refresh_at) or None
-        self._next_attempt = None
-
-    def __repr__(self):
-        return "CredentialsCache(%r)" % (self.provider,)
-
-    def retrieve(self):
-        entry = self._entry
-        if entry is not None and _utcnow() < entry[1]:
-            return entry[0]
-        with self._lock:
-            entry = self._entry
-            now = _utcnow()
-            if entry is not None and (now < entry[1] or (
-                    self._next_attempt is not None and now < self._next_attempt
-                    and now < entry[0].expires)):
-                return entry[0]
-            try:
-                creds = self.provider.retrieve()
-            except Error:
-                if entry is not None and _utcnow() < entry[0].expires:
-                    self._next_attempt = _utcnow() + self._RETRY_AFTER_FAILURE
-                    _debug("credential refresh failed; using cached "
-                           "credentials valid until %s",
-                           _format_timestamp(entry[0].expires))
-                    return entry[0]
-                raise
-            now = _utcnow()
-            margin = min(self.expiry_window, (creds.expires - now) / 2)
-            self._entry = (creds, creds.expires - max(margin, timedelta(0)))
-            self._next_attempt = None
-            return creds
-
-    def invalidate(self):
-        with self._lock:
-            self._entry = None
-            self._next_attempt = None
-
-
-def from_profile(profile=None, *, config_file=None, mfa_prompt=None):
-    """Return a CredentialsCache for the SSO profile ``profile``.
-
-    The profile is looked up as botocore and the AWS CLI v2 do:
-    ``profile`` if given, else AWS_PROFILE, else ``default``; the config file
-    is ``config_file``, else AWS_CONFIG_FILE, else ~/.aws/config.  Legacy
-    profiles (sso_start_url, sso_region, sso_account_id, sso_role_name) read
-    the token cached under the start URL; sso-session profiles
-    (``sso_session = NAME`` plus ``[sso-session NAME]``) read the token cached
-    under the session name and refresh it (SSOTokenProvider).  Endpoint,
-    FIPS/dual-stack, CA bundle and max_attempts settings come from the
-    environment, then the profile (and its ``services`` section).
-
-    Role chains work as in botocore: a profile with ``role_arn`` and
-    ``source_profile`` assumes that role (STS AssumeRole, SigV4-signed) with
-    the source profile's credentials, to any depth, ending in an SSO profile
-    or static keys; ``role_session_name``, ``external_id``,
-    ``duration_seconds``, ``mfa_serial`` (``mfa_prompt(serial)`` must then
-    return the code), ``region`` and ``sts_regional_endpoints`` are honoured.
-
-    Raises ConfigError naming the profile and what is missing or wrong.
-    """
-    return CredentialsCache(_build_chain(profile, config_file,
-                                         mfa_prompt=mfa_prompt)[3])
-
-
-# -- Shared config -----------------------------------------------------------
-
-
-class _Profile(object):
-    """An SSO profile resolved from the shared config."""
-
-    def __init__(self, name, path, settings, config):
-        self.name = name
-        self.path = path
-        self.settings = settings  # the profile's own keys
-        self.config = config  # the whole parsed file
-        self.session_name = None
-        self.start_url = self.region = self.account_id = self.role_name = None
-        self.scopes = None
-        self.timeouts = {}  # connect_timeout/read_timeout for the clients
-
-    @property
-    def token_key(self):
-        return self.session_name if self.session_name else self.start_url
-
-    @property
-    def login_command(self):
-        if self.name is None:  # a bare sso-session
-            return _login_command(" --sso-session " + _shell_quote(
-                self.session_name))
-        if self.name == "default":
-            return _login_command("")
-        return _login_command(" --profile " + _shell_quote(self.name))
-
-
-def _login_command(option):
-    """The fix for an expired session: the AWS CLI's login, and ours."""
-    return "%s%s (or: ssocreds login%s)" % (_DEFAULT_LOGIN_COMMAND, option,
-                                            option)
-
-
-def _config_path(config_file=None, environ=None):
-    environ = os.environ if environ is None else environ
-    path = config_file or environ.get("AWS_CONFIG_FILE")
-    if path:
-        return os.path.expanduser(os.path.expandvars(path))
-    return os.path.join(_home_dir(), ".aws", "config")
-
-
-def _profile_name(profile=None, environ=None):
-    environ = os.environ if environ is None else environ
-    return (profile or environ.get("AWS_PROFILE")
-            or environ.get("AWS_DEFAULT_PROFILE") or "default")
-
-
-def _read_config(path):
-    """Parse the config file at ``path`` ({} when it does not exist)."""
+            return json.loads(text)
+        _json_scanner = make_scanner(_JSONContext())
+    whitespace = " \t\n\r"
+    start = len(text) - len(text.lstrip(whitespace))
     try:
-        data = _read_file(path)
-    except FileNotFoundError:
-        return _parse_config("", path)
-    except OSError as exc:
-        raise ConfigError("cannot read the config file %s: %s" % (
-            path, _os_error_text(exc)), path=path) from exc
+        value, end = _json_scanner(text, start)
+    except StopIteration as exc:
+        raise ValueError("Expecting value: char %d" % exc.value) from None
+    except SystemError:
+        # Some versions (3.11) can only describe a syntax error once
+        # json.decoder is loaded: let the json package report it.
+        import json
+
+        return json.loads(text)
+    if text[end:].strip(whitespace):
+        raise ValueError("Extra data: char %d" % end)
+    return value
+
+
+def _json_string(value):
+    """json.dumps of a str (ASCII-escaped, as json.dumps does by default)."""
     try:
-        text = _decode_utf8(data)
-    except UnicodeDecodeError as exc:
-        raise ConfigError("the config file %s is not valid UTF-8 (byte %d)" % (
-            path, exc.start), path=path) from None
-    return _parse_config(text, path)
+        from _json import encode_basestring_ascii
+    except ImportError:  # pragma: no cover - not CPython
+        import json
+
+        return json.dumps(value)
+    return encode_basestring_ascii(value)
 
 
-def _parse_config(text, path="<config>"):
-    """Parse shared-config text into {section-kind: {name: {key: value}}}.
-
-    Sections are grouped as botocore does: ``profiles`` (``[default]`` and
-    ``[profile NAME]``), ``sso_sessions`` and ``services``; names may be
-    quoted (``[sso-session 'my session']``).  Keys are case-insensitive,
-    values trimmed, ``#``/``;`` comments start a line or follow whitespace, and
-    indented ``key = value`` lines below an empty value form a nested dict.
-    """
-    raw = _parse_ini(text, path)
-    result = {"profiles": {}, "sso_sessions": {}, "services": {}}
-    for header, values in raw:
-        if header == "default":
-            kind, name = "profiles", "default"
-        else:
-            kind, name = _split_section_header(header)
-            if kind is None:
-                continue
-        result[kind].setdefault(name, {}).update(values)
-    return result
-
-
-_SECTION_KINDS = {"profile": "profiles", "sso-session": "sso_sessions",
-                  "services": "services"}
-
-
-def _split_section_header(header):
-    for prefix, kind in _SECTION_KINDS.items():  # noqa: B007 - used below
-        if header.startswith(prefix):
-            break
-    else:
-        return None, None
-    if any(c in header for c in "'\"\\"):
-        import shlex
-
-        try:
-            parts = shlex.split(header)
-        except ValueError:
-            return None, None
-    else:
-        parts = header.split()
-    if len(parts) != 2 or parts[0] != prefix:
-        return None, None
-    return kind, parts[1]
+def _decode_utf8(data):
+    """UTF-8 with an optional BOM (without loading the utf-8-sig codec)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.decode("utf-8")
 
 
 def _parse_ini(text, path):
@@ -893,219 +534,195 @@ def _parse_nested(value):
     return nested
 
 
-def _load_profile(profile=None, config_file=None, environ=None,
-                  require_role=True):
-    """Resolve the SSO settings of ``profile`` into a _Profile.
-
-    ``require_role`` False accepts a profile without sso_account_id and
-    sso_role_name (enough to log in, list accounts or check status).
-    """
-    environ = os.environ if environ is None else environ
-    path = _config_path(config_file, environ)
-    return _profile_from_config(_profile_name(profile, environ), path,
-                                _read_config(path), require_role)
+_SECTION_KINDS = {"profile": "profiles", "sso-session": "sso_sessions",
+                  "services": "services"}
 
 
-def _profile_from_config(name, path, config, require_role=True):
-    """_load_profile for a config already read from ``path``."""
-    settings = config["profiles"].get(name)
-    if settings is None:
-        where = path if os.path.exists(path) else path + " (which does not exist)"
-        raise ConfigError(
-            'profile "%s" was not found in %s; configure it with '
-            "aws configure sso --profile %s" % (name, where, _shell_quote(name)),
-            profile=name, path=path)
-    result = _Profile(name, path, settings, config)
-    session_name = settings.get("sso_session")
-    legacy = ("sso_start_url", "sso_region")
-    if session_name:
-        session = config["sso_sessions"].get(session_name)
-        if session is None:
-            raise ConfigError(
-                'profile "%s" uses sso_session "%s" but %s has no '
-                "[sso-session %s] section" % (
-                    name, session_name, path, _shell_quote(session_name)),
-                profile=name, path=path)
-        for key in legacy:  # values in both places must agree (botocore)
-            if key in settings and key in session and settings[key] != session[key]:
-                raise ConfigError(
-                    'profile "%s" sets %s = %s but its sso-session "%s" sets '
-                    "%s = %s; remove it from the profile or make them agree" % (
-                        name, key, settings[key], session_name, key,
-                        session[key]), profile=name, path=path)
-        merged = dict(settings)
-        merged.update((k, session[k]) for k in legacy if session.get(k))
-        result.scopes = _parse_scopes(session)
-        result.session_name = session_name
-    elif not any(k in settings for k in legacy + ("sso_account_id", "sso_role_name")):
-        raise ConfigError(
-            'profile "%s" in %s is not an SSO profile: it sets neither '
-            "sso_session nor sso_start_url; configure it with aws configure "
-            "sso --profile %s" % (name, path, _shell_quote(name)),
-            profile=name, path=path)
+def _split_section_header(header):
+    for prefix, kind in _SECTION_KINDS.items():  # noqa: B007 - used below
+        if header.startswith(prefix):
+            break
     else:
-        merged = settings
-    required = ("sso_account_id", "sso_region", "sso_role_name", "sso_start_url")
-    if not require_role:
-        required = legacy[::-1]
-    missing = [k for k in required if not merged.get(k)]
-    if missing:
-        hint = ""
-        if session_name and any(k in missing for k in legacy):
-            hint = " (sso_region and sso_start_url belong in [sso-session %s])" % (
-                _shell_quote(session_name),)
-        raise ConfigError(
-            'profile "%s" is configured to use SSO but is missing required '
-            "configuration: %s%s; add %s to %s" % (
-                name, ", ".join(missing), hint,
-                "it" if len(missing) == 1 else "them", path),
-            profile=name, path=path)
-    result.start_url = merged["sso_start_url"]
-    result.region = merged["sso_region"]
-    result.account_id = merged.get("sso_account_id")
-    result.role_name = merged.get("sso_role_name")
-    return result
+        return None, None
+    if any(c in header for c in "'\"\\"):
+        import shlex
+
+        try:
+            parts = shlex.split(header)
+        except ValueError:
+            return None, None
+    else:
+        parts = header.split()
+    if len(parts) != 2 or parts[0] != prefix:
+        return None, None
+    return kind, parts[1]
 
 
-def _load_session(session_name, config_file=None, environ=None):
-    """A _Profile for ``[sso-session NAME]`` itself (login, list, logout).
+def _parse_config(text, path="<config>"):
+    """Parse shared-config text into {section-kind: {name: {key: value}}}.
 
-    Endpoint settings come from the AWS_PROFILE (or default) profile when
-    it exists.
+    Sections are grouped as botocore does: ``profiles`` (``[default]`` and
+    ``[profile NAME]``), ``sso_sessions`` and ``services``; names may be
+    quoted (``[sso-session 'my session']``).  Keys are case-insensitive,
+    values trimmed, ``#``/``;`` comments start a line or follow whitespace, and
+    indented ``key = value`` lines below an empty value form a nested dict.
     """
-    environ = os.environ if environ is None else environ
-    path = _config_path(config_file, environ)
-    config = _read_config(path)
-    session = config["sso_sessions"].get(session_name)
-    if session is None:
-        raise ConfigError("%s has no [sso-session %s] section; create it with "
-                          "aws configure sso-session" % (
-                              path, _shell_quote(session_name)), path=path)
-    missing = [k for k in ("sso_region", "sso_start_url") if not session.get(k)]
-    if missing:
-        raise ConfigError(
-            'sso-session "%s" is missing required configuration: %s; add %s '
-            "to [sso-session %s] in %s" % (
-                session_name, ", ".join(missing),
-                "it" if len(missing) == 1 else "them",
-                _shell_quote(session_name), path), path=path)
-    settings = config["profiles"].get(_profile_name(None, environ), {})
-    result = _Profile(None, path, settings, config)
-    result.session_name = session_name
-    result.start_url = session["sso_start_url"]
-    result.region = session["sso_region"]
-    result.scopes = _parse_scopes(session)
+    raw = _parse_ini(text, path)
+    result = {"profiles": {}, "sso_sessions": {}, "services": {}}
+    for header, values in raw:
+        if header == "default":
+            kind, name = "profiles", "default"
+        else:
+            kind, name = _split_section_header(header)
+            if kind is None:
+                continue
+        result[kind].setdefault(name, {}).update(values)
     return result
 
 
-def _parse_scopes(session):
-    """sso_registration_scopes: comma-separated, trimmed, empties dropped."""
-    scopes = session.get("sso_registration_scopes", "")
-    if not isinstance(scopes, str):
-        return None
-    return [s.strip() for s in scopes.split(",") if s.strip()] or None
+def _parse_xml(payload):
+    """An ElementTree element from ``payload``; ValueError for anything that
+    is not plain XML (DTDs and entity declarations are refused outright, so
+    no entity expansion or external fetch can happen)."""
+    head = payload[:4096].upper()
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in payload.upper():
+        raise ValueError("XML with a DTD or entities is refused")
+    import xml.etree.ElementTree as ElementTree
 
-
-def _profile_setting(profile, key, env_name, environ):
-    """An env var, else the profile's key, else None (env beats file)."""
-    value = environ.get(env_name) if env_name else None
-    if value:
-        return value
-    value = profile.settings.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def _configured_endpoint(service, profile, environ):
-    """botocore's ConfiguredEndpointProvider for ``service`` (wire.md 2.4)."""
-    ignore = _profile_setting(profile, "ignore_configured_endpoint_urls",
-                              "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", environ)
-    if _is_true(ignore):
-        return None
-    for env in ("AWS_ENDPOINT_URL_" + service.upper(), "AWS_ENDPOINT_URL"):
-        if environ.get(env):
-            return environ[env]
-    services_name = profile.settings.get("services")
-    if services_name:
-        section = profile.config["services"].get(services_name)
-        if section is None:
-            raise ConfigError(
-                'profile "%s" names services "%s" but %s has no [services %s] '
-                "section" % (profile.name, services_name, profile.path,
-                             services_name), profile=profile.name,
-                path=profile.path)
-        nested = section.get(service)
-        if isinstance(nested, dict) and nested.get("endpoint_url"):
-            return nested["endpoint_url"]
-    value = profile.settings.get("endpoint_url")
-    return value if isinstance(value, str) and value else None
-
-
-def _client_options(profile, service, environ, region=None):
-    """Keyword arguments for a client of ``service`` (sso, sso_oidc, sts)
-    from config and env; ``region`` defaults to the profile's sso_region."""
-    endpoint = _configured_endpoint(service, profile, environ)
-    fips = _is_true(_profile_setting(profile, "use_fips_endpoint",
-                                     "AWS_USE_FIPS_ENDPOINT", environ))
-    dual = _is_true(_profile_setting(profile, "use_dualstack_endpoint",
-                                     "AWS_USE_DUALSTACK_ENDPOINT", environ))
-    prefix = {"sso": PortalClient, "sso_oidc": OIDCClient,
-              "sts": _STSClient}[service]._SERVICE
-    attempts = _profile_setting(profile, "max_attempts", "AWS_MAX_ATTEMPTS", environ)
     try:
-        return dict(profile.timeouts, **{
-            "endpoint_url": endpoint or _regional_endpoint(
-                prefix[0], region or profile.region, fips, dual),
-            "use_fips_endpoint": False, "use_dualstack_endpoint": False,
-            "ca_bundle": _profile_setting(profile, "ca_bundle", "AWS_CA_BUNDLE",
-                                          environ) or "",
-            "max_attempts": _parse_max_attempts(attempts) if attempts else 3,
-        })
-    except ConfigError as exc:
-        raise ConfigError('profile "%s": %s' % (profile.name, exc),
-                          profile=profile.name, path=profile.path) from None
+        return ElementTree.fromstring(payload)
+    except ElementTree.ParseError as exc:
+        raise ValueError("malformed XML: %s" % exc) from None
 
 
-def _build_provider(profile, environ=None):
-    environ = os.environ if environ is None else environ
-    portal = PortalClient(profile.region,
-                          **_client_options(profile, "sso", environ))
-    token_provider = None
-    if profile.session_name:
-        token_provider = SSOTokenProvider(
-            _LazyOIDCClient(profile, environ),
-            standard_cached_token_filepath(profile.session_name),
-            start_url=profile.start_url, region=profile.region,
-            login_command=profile.login_command)
-    return Provider(portal, profile.account_id, profile.role_name,
-                    profile.start_url, token_provider=token_provider,
-                    login_command=profile.login_command)
+def _xml_text(root, name):
+    """Text of the first element called ``name`` (any namespace), or None."""
+    for element in root.iter():
+        if element.tag == name or element.tag.endswith("}" + name):
+            return (element.text or "").strip()
+    return None
 
 
-class _LazyOIDCClient(object):
-    """Builds the OIDCClient on first use: most runs never refresh."""
+# -- Output formats: shell quoting, credentials, the credentials file --------
 
-    def __init__(self, profile, environ):
-        self._args = (profile, environ)
-        self._client = None
-
-    def __getattr__(self, name):
-        if self._client is None:
-            profile, environ = self._args
-            self._client = OIDCClient(
-                profile.region, **_client_options(profile, "sso_oidc", environ))
-        return getattr(self._client, name)
+_SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789@%+=:,./-_")
 
 
-# -- Token cache -------------------------------------------------------------
+def _shell_quote(value):
+    """Quote for POSIX sh, only when needed (like shlex.quote)."""
+    if value and all(c in _SHELL_SAFE for c in value):
+        return value
+    return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
-class _CachedToken(object):
-    __slots__ = ("document", "token")
+def _powershell_quote(value):
+    # PowerShell also closes single-quoted strings on the typographic quotes.
+    for quote in "'\u2018\u2019\u201a\u201b":
+        value = value.replace(quote, quote * 2)
+    return "'" + value + "'"
 
-    def __init__(self, document, token):
-        self.document = document
-        self.token = token
 
+def _fish_quote(value):
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _cmd_quote(value):
+    # Inside set "NAME=value" only %, " and line breaks cannot be expressed.
+    if any(c in value for c in '%"\r\n'):
+        raise Error("a credential value contains a character cmd.exe cannot "
+                    "take; use another --format")
+    return value
+
+
+_EXPORT_FORMATS = ("process", "env", "env-no-export", "powershell",
+                   "windows-cmd", "fish")
+
+
+def _credential_items(creds, names):
+    """(name, value) pairs of the access key id, secret key, session token,
+    expiry (``…Z``) and account id under the five ``names`` of a format;
+    values that are unknown (no account id) are left out."""
+    values = (creds.access_key_id, creds.secret_access_key, creds.session_token,
+              _format_timestamp(creds.expires), creds.account_id)
+    return [(n, v) for n, v in zip(names, values) if v]
+
+
+_PROCESS_NAMES = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration",
+                  "AccountId")  # credential_process and the CLI cache
+
+
+def _credential_variables(creds):
+    """The environment variables the AWS SDKs read, in a fixed order."""
+    return _credential_items(creds, (
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_CREDENTIAL_EXPIRATION", "AWS_ACCOUNT_ID"))
+
+
+def _format_credentials(creds, fmt):
+    if fmt == "process":
+        items = [("Version", 1)] + _credential_items(creds, _PROCESS_NAMES)
+        return "{\n%s\n}\n" % ",\n".join(
+            "  %s: %s" % (_json_string(k), v if isinstance(v, int)
+                          else _json_string(v)) for k, v in items)
+    line = {
+        "env": lambda k, v: "export %s=%s" % (k, _shell_quote(v)),
+        "env-no-export": lambda k, v: "%s=%s" % (k, _shell_quote(v)),
+        "powershell": lambda k, v: "$Env:%s=%s" % (k, _powershell_quote(v)),
+        "windows-cmd": lambda k, v: 'set "%s=%s"' % (k, _cmd_quote(v)),
+        "fish": lambda k, v: "set -gx %s %s" % (k, _fish_quote(v)),
+    }[fmt]
+    return "".join(line(k, v) + "\n" for k, v in _credential_variables(creds))
+
+
+# Keys a section we write may hold; stale ones we do not set are dropped
+# (botocore falls back to aws_security_token for the session token).
+_CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key",
+                    "aws_session_token", "aws_security_token",
+                    "aws_session_expiration", "aws_account_id")
+
+
+def _merge_credentials_section(text, section, values):
+    """Set ``values`` in ``[section]`` of credentials-file ``text``.
+
+    Every other section, key, comment and blank line is kept as it was; keys
+    of the section are updated in place and new ones added at its end.
+    Stale credential keys that ``values`` does not set are removed.
+    """
+    lines = text.splitlines()
+    start = end = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("[") and "]" in stripped:
+            if start is not None and end is None:
+                end = i
+            if stripped[1:stripped.rfind("]")].strip() == section:
+                start, end = i, None
+    if start is None:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        if lines:
+            lines.append("")
+        lines.append("[%s]" % section)
+        lines.extend("%s = %s" % item for item in values.items())
+        return "\n".join(lines) + "\n"
+    end = len(lines) if end is None else end
+    body, pending = [], dict(values)
+    for line in lines[start + 1:end]:
+        key = line.split("=", 1)[0].strip().lower() if "=" in line else None
+        if key in pending:
+            body.append("%s = %s" % (key, pending.pop(key)))
+        elif key not in _CREDENTIAL_KEYS:
+            body.append(line)
+    insert = len(body)
+    while insert and not body[insert - 1].strip():
+        insert -= 1
+    body[insert:insert] = ["%s = %s" % item for item in pending.items()]
+    lines[start + 1:end] = body
+    return "\n".join(lines) + "\n"
+
+
+# -- Files and locks ---------------------------------------------------------
 
 def _home_dir():
     """The user's home as the AWS CLI finds it; Error if there is none."""
@@ -1132,6 +749,25 @@ def _sso_cache_dir():
     return os.path.join(_home_dir(), ".aws", "sso", "cache")
 
 
+def _cli_cache_dir():
+    return os.path.join(_home_dir(), ".aws", "cli", "cache")
+
+
+def _credentials_file_path():
+    path = os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
+    if path:
+        return os.path.expanduser(os.path.expandvars(path))
+    return os.path.join(_home_dir(), ".aws", "credentials")
+
+
+def _config_path(config_file=None, environ=None):
+    environ = os.environ if environ is None else environ
+    path = config_file or environ.get("AWS_CONFIG_FILE")
+    if path:
+        return os.path.expanduser(os.path.expandvars(path))
+    return os.path.join(_home_dir(), ".aws", "config")
+
+
 def _sha1_hex(data):
     try:
         from _sha1 import sha1  # skips loading OpenSSL: 3 ms less per start
@@ -1140,54 +776,17 @@ def _sha1_hex(data):
     return sha1(data).hexdigest()
 
 
-def _load_token(path, login_command=None):
-    """Read and validate an SSO token file; InvalidTokenError on any fault."""
-    try:
-        document = _read_json_object(path, "cached SSO token file")
-        token = _parse_token(document, path)
-    except Error as exc:
-        raise InvalidTokenError(str(exc), login_command, path) from exc
-    return _CachedToken(document, token)
+def standard_cached_token_filepath(key):
+    """Return the AWS CLI's token cache path for ``key``.
 
-
-def _parse_token(document, path):
-    """Validate a token document's accessToken then expiresAt; return a Token."""
-    for key in ("accessToken", "expiresAt"):
-        value = document.get(key)
-        if not isinstance(value, str) or not value:
-            raise Error("cached SSO token file %s has no %s (a non-empty string "
-                        "is required)" % (path, key))
-    try:
-        expires = _parse_timestamp(document["expiresAt"])
-    except Error as exc:
-        raise Error("cached SSO token file %s has an invalid expiresAt: %s" % (
-            path, exc)) from None
-    return Token(document["accessToken"], expires)
-
-
-def _refresh_blocker(document):
-    """Why the token in ``document`` cannot be refreshed, or None if it can."""
-    for key in ("refreshToken", "clientId", "clientSecret"):
-        value = document.get(key)
-        if not isinstance(value, str) or not value:
-            return "it cannot be refreshed (no %s)" % key
-    registration = document.get("registrationExpiresAt")
-    if registration is not None:
-        try:
-            registration = _parse_timestamp(str(registration))
-        except Error:
-            return "it cannot be refreshed (registrationExpiresAt is invalid)"
-        if _utcnow() >= registration:
-            return "its client registration expired at %s" % _format_timestamp(
-                registration)
-    return None
-
-
-def _decode_utf8(data):
-    """UTF-8 with an optional BOM (without loading the utf-8-sig codec)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    return data.decode("utf-8")
+    ``key`` is the sso-session name, or for legacy profiles the start URL
+    exactly as configured.  The result is
+    ``<home>/.aws/sso/cache/<lowercase hex SHA-1 of key's UTF-8 bytes>.json``
+    where home is HOME on POSIX and USERPROFILE on Windows, falling back to
+    the OS user database.  Raises Error when no home directory is known.
+    """
+    digest = _sha1_hex(key.encode("utf-8"))
+    return os.path.join(_sso_cache_dir(), digest + ".json")
 
 
 def _read_file(path, limit=_MAX_FILE_BYTES):
@@ -1361,432 +960,121 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-# -- Role credential cache (shared with the AWS CLI) -------------------------
-
-
-class _CLICachedProvider(object):
-    """Reuses credentials in ~/.aws/cli/cache like the AWS CLI v2.
-
-    One entry is the file ``path``; ``fetch()`` returns fresh Credentials on
-    a miss.  The content matches botocore's JSONFileCache entries: SSO
-    entries carry ``"ProviderType": "sso"`` (``provider_type``), assumed-role
-    entries the ``AssumedRoleUser`` (``extra``), so the CLI and ssocreds
-    share them.  Entries are reused while more than 15 minutes remain.  A
-    miss is filled under a lock and re-checked after locking, so concurrent
-    processes make one call.  Cache trouble never fails a retrieve.
-    """
-
-    def __init__(self, path, fetch, provider_type=None, extra=None):
-        self.path = path
-        self._fetch = fetch
-        self._provider_type = provider_type
-        self._extra = extra or {}
-
-    def retrieve(self):
-        creds = self._read()
-        if creds is not None:
-            return creds
-        with _FileLock(self.path + ".lock"):
-            creds = self._read()
-            if creds is None:
-                creds = self._fetch()
-                self._write(creds)
-            return creds
-
-    def _read(self):
-        try:
-            document = _read_json_object(self.path, "credential cache file")
-            if document.get("ProviderType") != self._provider_type:
-                raise Error("the cache entry is of another kind")
-            creds = _credentials_from_cli_cache(document["Credentials"])
-        except (Error, KeyError, TypeError, AttributeError) as exc:
-            if os.path.exists(self.path):
-                _debug("ignoring credential cache %s: %s", self.path, exc)
-            return None
-        if creds.expires - _utcnow() <= _CLI_CACHE_WINDOW:
-            _debug("credential cache %s expires too soon (%s)", self.path,
-                   _format_timestamp(creds.expires))
-            return None
-        _debug("using cached credentials from %s", self.path)
-        return creds
-
-    def _write(self, creds):
-        document = {"Credentials": dict(_credential_items(creds,
-                                                          _PROCESS_NAMES))}
-        if self._provider_type is not None:
-            document["ProviderType"] = self._provider_type
-        document.update(self._extra)
-        try:
-            _write_json_file(self.path, document)
-        except OSError as exc:
-            _debug("cannot write credential cache %s: %s", self.path,
-                   _os_error_text(exc))
-
-
-def _sso_cache_path(profile, cache_dir=None):
-    """The CLI cache entry of an SSO profile's role (wire.md section 4.9)."""
-    key = {"accountId": profile.account_id, "roleName": profile.role_name}
-    if profile.session_name:
-        key["sessionName"] = profile.session_name
-    else:
-        key["startUrl"] = profile.start_url
-    # json.dumps(key, sort_keys=True, separators=(",", ":")), as botocore
-    text = "{%s}" % ",".join("%s:%s" % (_json_string(k), _json_string(v))
-                             for k, v in sorted(key.items()))
-    return os.path.join(cache_dir or _cli_cache_dir(),
-                        _sha1_hex(text.encode("utf-8")) + ".json")
-
-
-def _sso_cached_provider(profile, environ=None):
-    """The profile's provider behind the CLI cache; a hit builds no client."""
-    return _CLICachedProvider(
-        _sso_cache_path(profile),
-        lambda: _build_provider(profile, environ).retrieve(), "sso")
-
-
-def _credentials_from_cli_cache(entry):
-    fields = [entry[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken",
-                                 "Expiration")]
-    if not all(isinstance(v, str) and v for v in fields):
-        raise Error("the cache entry has empty or non-string fields")
-    account = entry.get("AccountId")
-    return Credentials(fields[0], fields[1], fields[2],
-                       _parse_timestamp(fields[3]),
-                       account_id=account if isinstance(account, str) else None)
-
-
-def _credentials_from_role(role, account_id):
-    """Credentials from a roleCredentials dict; APIError if incomplete."""
-    if not isinstance(role, dict):
-        role = {}
-    missing = [k for k in ("accessKeyId", "secretAccessKey", "sessionToken")
-               if not isinstance(role.get(k), str) or not role.get(k)]
-    expiration = role.get("expiration")
-    if not _is_int(expiration):
-        missing.append("expiration")
-    if missing:
-        raise APIError("GetRoleCredentials", "InvalidResponse", 200,
-                       "roleCredentials lacks %s" % ", ".join(missing),
-                       context="for account %s" % account_id)
-    try:
-        expires = _EPOCH + timedelta(milliseconds=expiration)
-    except OverflowError:
-        raise APIError("GetRoleCredentials", "InvalidResponse", 200,
-                       "roleCredentials.expiration is out of range") from None
-    return Credentials(role["accessKeyId"], role["secretAccessKey"],
-                       role["sessionToken"], expires, account_id=account_id)
-
-
-# -- Role chaining: STS AssumeRole signed with SigV4 -------------------------
-
-_STS_LEGACY_GLOBAL = frozenset((  # regions the "legacy" setting sends to
-    "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
-    "aws-global", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1",
-    "eu-west-2", "eu-west-3", "sa-east-1", "us-east-1", "us-east-2",
-    "us-west-1", "us-west-2"))
-
-
-def _sigv4_headers(method, url, headers, body, credentials, region, service,
-                   now=None):
-    """The headers that sign a request with AWS Signature Version 4.
-
-    Returns Authorization, X-Amz-Date, X-Amz-Security-Token (with a session
-    token) and Host; ``headers`` are the other headers to sign.  ``credentials``
-    is a Credentials; ``now`` a UTC datetime (default: the clock).
-    """
-    import hashlib
-    import hmac
-    from urllib.parse import quote, unquote, urlsplit
-
-    parts = urlsplit(url)
-    now = now or _utcnow()
-    stamp = "%04d%02d%02dT%02d%02d%02dZ" % (now.year, now.month, now.day,
-                                            now.hour, now.minute, now.second)
-    added = {"Host": parts.netloc.rpartition("@")[2], "X-Amz-Date": stamp}
-    if credentials.session_token:
-        added["X-Amz-Security-Token"] = credentials.session_token
-    signed = {}
-    for name, value in list(headers.items()) + list(added.items()):
-        if name.lower() in ("authorization", "user-agent") or name.lower(
-                ).startswith("amz-sdk-"):
-            continue  # may change between attempts or through proxies
-        signed[name.lower()] = " ".join(str(value).split())
-    names = sorted(signed)
-    query = sorted(
-        (quote(unquote(k), safe="-_.~"), quote(unquote(v), safe="-_.~"))
-        for k, _sep, v in (p.partition("=") for p in parts.query.split("&") if p))
-    canonical = "\n".join([
-        method, quote(parts.path or "/", safe="/~"),
-        "&".join("%s=%s" % pair for pair in query),
-        "".join("%s:%s\n" % (n, signed[n]) for n in names), ";".join(names),
-        hashlib.sha256(body).hexdigest()])
-    scope = "%s/%s/%s/aws4_request" % (stamp[:8], region, service)
-    to_sign = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
-        stamp, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
-    key = ("AWS4" + credentials.secret_access_key).encode("utf-8")
-    for part in (stamp[:8], region, service, "aws4_request"):
-        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
-    signature = hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-    added["Authorization"] = (
-        "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
-            credentials.access_key_id, scope, ";".join(names), signature))
-    return added
-
-
-class _STSClient(_ServiceClient):
-    """STS over the Query protocol; only AssumeRole."""
-
-    _SERVICE = ("sts", "STS")
-
-    def __init__(self, region, *, signing_region=None, **options):
-        super().__init__(region, **options)
-        self.signing_region = signing_region or region
-
-    def assume_role(self, credentials, *, role_arn, role_session_name,
-                    external_id=None, duration_seconds=None, serial_number=None,
-                    token_code=None):
-        """Call AssumeRole signed with ``credentials``; return Credentials
-        (account from the assumed role's ARN)."""
-        form = [("Action", "AssumeRole"), ("Version", "2011-06-15"),
-                ("RoleArn", role_arn), ("RoleSessionName", role_session_name)]
-        for name, value in (("ExternalId", external_id),
-                            ("DurationSeconds", duration_seconds),
-                            ("SerialNumber", serial_number),
-                            ("TokenCode", token_code)):
-            if value is not None:
-                form.append((name, value))
-
-        def sign(method, url, headers, data):
-            return _sigv4_headers(method, url, {
-                "Content-Type": headers["Content-Type"]}, data, credentials,
-                self.signing_region, "sts")
-
-        context = "for role %s" % role_arn
-        root = self._http.call("AssumeRole", "POST", "/", form=form, sign=sign,
-                               context=context)
-        fields = [_xml_text(root, n) for n in (
-            "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")]
-        if not all(fields):
-            raise APIError("AssumeRole", "InvalidResponse", 200,
-                           "the response lacks Credentials", context=context)
-        try:
-            expires = _parse_timestamp(fields[3])
-        except Error as exc:
-            raise APIError("AssumeRole", "InvalidResponse", 200, str(exc),
-                           context=context) from None
-        arn = _xml_text(root, "Arn") or ""
-        account = arn.split(":")[4] if arn.count(":") >= 5 else None
-        return Credentials(fields[0], fields[1], fields[2], expires,
-                           account_id=account or None, source="AssumeRole")
-
-
-class _RoleLink(object):
-    """One ``role_arn`` profile of a chain."""
-
-    def __init__(self, name, settings):
-        self.name = name
-        self.role_arn = settings["role_arn"]
-        self.session_name = settings.get("role_session_name") or None
-        self.external_id = settings.get("external_id") or None
-        self.mfa_serial = settings.get("mfa_serial") or None
-        self.duration_seconds = None
-        if settings.get("duration_seconds"):
-            try:
-                self.duration_seconds = int(settings["duration_seconds"])
-            except ValueError:
-                raise ConfigError('profile "%s": duration_seconds must be a whole '
-                                  "number of seconds" % name, profile=name) \
-                    from None
-
-    def cache_key(self):
-        """botocore's AssumeRoleCredentialFetcher key: sha1 of the sorted
-        AssumeRole arguments, without a generated session name."""
-        args = [("DurationSeconds", self.duration_seconds),
-                ("ExternalId", self.external_id), ("RoleArn", self.role_arn),
-                ("RoleSessionName", self.session_name),
-                ("SerialNumber", self.mfa_serial)]
-        text = "{%s}" % ", ".join(
-            "%s: %s" % (_json_string(k), v if isinstance(v, int)
-                        else _json_string(v)) for k, v in args if v is not None)
-        return _sha1_hex(text.encode("utf-8"))
-
-
-class _StaticSource(object):
-    """Static keys of a source profile (config or credentials file)."""
-
-    def __init__(self, name, settings):
-        self.name = name
-        self._creds = Credentials(
-            settings["aws_access_key_id"], settings["aws_secret_access_key"],
-            settings.get("aws_session_token") or None,
-            datetime.max.replace(tzinfo=_UTC), can_expire=False,
-            source="SharedConfig")
-
-    def retrieve(self):
-        return self._creds
-
-
-def _has_static_keys(settings):
-    return bool(settings.get("aws_access_key_id")
-                and settings.get("aws_secret_access_key"))
-
-
-def _load_chain(profile=None, config_file=None, environ=None):
-    """Resolve ``profile`` into (top _Profile, source, [role links]).
-
-    The source is a _Profile (SSO) or a _StaticSource; the links are in the
-    order they are assumed.  Raises ConfigError for cycles, missing source
-    profiles and unsupported sources.
-    """
-    environ = os.environ if environ is None else environ
-    name = _profile_name(profile, environ)
-    path = _config_path(config_file, environ)
-    config = _read_config(path)
-    profiles = config["profiles"]
-    credentials = None
-    links, visited = [], []
-    current = name
-
-    def top():
-        return _Profile(name, path, profiles.get(name, {}), config)
-
-    while True:
-        if current in visited:
-            raise ConfigError("the source_profile chain of profile \"%s\" loops: "
-                              "%s" % (name, " -> ".join(visited + [current])),
-                              profile=name, path=path)
-        visited.append(current)
-        settings = profiles.get(current)
-        if settings is None and current != name:
-            if credentials is None:
-                credentials = _read_credentials_file()
-            if _has_static_keys(credentials.get(current, {})):
-                return top(), _StaticSource(current, credentials[current]), \
-                    links[::-1]
-            raise ConfigError(
-                'profile "%s" (the source_profile of "%s") was not found in %s' % (
-                    current, visited[-2], path), profile=name, path=path)
-        if settings is None or "role_arn" not in settings:
-            if current != name:
-                if credentials is None:
-                    credentials = _read_credentials_file()
-                static = dict(credentials.get(current, {}), **settings)
-                if _has_static_keys(static):
-                    return top(), _StaticSource(current, static), links[::-1]
-            sso = _profile_from_config(current, path, config)
-            return (top() if links else sso), sso, links[::-1]
-        if settings.get("credential_source") and not settings.get(
-                "source_profile"):
-            raise ConfigError(
-                'profile "%s" uses credential_source, which ssocreds does not '
-                "support; use source_profile with an SSO profile" % current,
-                profile=name, path=path)
-        source = settings.get("source_profile")
-        if not source:
-            raise ConfigError('profile "%s" sets role_arn but no source_profile' %
-                              current, profile=name, path=path)
-        links.append(_RoleLink(current, settings))
-        if source == current:
-            if credentials is None:
-                credentials = _read_credentials_file()
-            static = dict(credentials.get(current, {}), **settings)
-            if _has_static_keys(static):
-                return top(), _StaticSource(current, static), links[::-1]
-        current = source
-
-
-def _read_credentials_file():
-    """Sections of the shared credentials file ({} if there is none)."""
-    path = _credentials_file_path()
+def _write_credentials_file(path, section, creds):
+    values = dict(_credential_items(creds, (
+        "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+        "aws_session_expiration", "aws_account_id")))
     try:
         text = _decode_utf8(_read_file(path))
     except FileNotFoundError:
-        return {}
+        text = ""
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("cannot read the credentials file %s: %s" % (
-            path, _os_error_text(exc) if isinstance(exc, OSError) else exc),
-            path=path) from None
-    result = {}
-    for header, values in _parse_ini(text, path):
-        result.setdefault(header, {}).update(values)
-    return result
+        raise Error("cannot read the credentials file %s: %s" % (
+            path, _os_error_text(exc))) from exc
+    updated = _merge_credentials_section(text, section, values)
+    try:
+        _write_file(path, updated.encode("utf-8"))
+    except OSError as exc:
+        raise Error("cannot write the credentials file %s: %s" % (
+            path, _os_error_text(exc))) from exc
 
 
-def _sts_client(top, environ):
-    """An STS client configured from the requested profile, as botocore
-    configures every client of the chain from the session's profile."""
-    region = (environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
-              or top.settings.get("region") or None)
-    mode = (environ.get("AWS_STS_REGIONAL_ENDPOINTS")
-            or top.settings.get("sts_regional_endpoints") or "regional").lower()
-    options = _client_options(top, "sts", environ, region or "us-east-1")
-    if not _configured_endpoint("sts", top, environ) and (region is None or (
-            mode == "legacy" and region in _STS_LEGACY_GLOBAL)):
-        options["endpoint_url"] = "https://sts.amazonaws.com"
-    region = region or "us-east-1"
-    return _STSClient(region, signing_region=region, **options)
+def _parse_token(document, path):
+    """Validate a token document's accessToken then expiresAt; return a Token."""
+    for key in ("accessToken", "expiresAt"):
+        value = document.get(key)
+        if not isinstance(value, str) or not value:
+            raise Error("cached SSO token file %s has no %s (a non-empty string "
+                        "is required)" % (path, key))
+    try:
+        expires = _parse_timestamp(document["expiresAt"])
+    except Error as exc:
+        raise Error("cached SSO token file %s has an invalid expiresAt: %s" % (
+            path, exc)) from None
+    return Token(document["accessToken"], expires)
 
 
-class _AssumeRoleProvider(object):
-    """Assumes ``link``'s role with the credentials of ``source``;
-    ``mfa_prompt(serial)`` returns a code when the link needs one."""
-
-    def __init__(self, source, link, sts, mfa_prompt=None):
-        self.source = source
-        self.link = link
-        self.sts = sts
-        self.mfa_prompt = mfa_prompt
-        self.session_name = link.session_name or "botocore-session-%d" % int(
-            time.time())
-
-    def retrieve(self):
-        code = None
-        if self.link.mfa_serial:
-            if self.mfa_prompt is None:
-                raise ConfigError(
-                    'profile "%s" needs an MFA code (mfa_serial = %s) and there '
-                    "is no way to ask for one here" % (
-                        self.link.name, self.link.mfa_serial),
-                    profile=self.link.name)
-            code = self.mfa_prompt(self.link.mfa_serial)
-        source = self.source.retrieve()
-        _debug("assuming %s (session %s) for profile \"%s\"", self.link.role_arn,
-               self.session_name, self.link.name)
-        return self.sts.assume_role(
-            source, role_arn=self.link.role_arn,
-            role_session_name=self.session_name,
-            external_id=self.link.external_id,
-            duration_seconds=self.link.duration_seconds,
-            serial_number=self.link.mfa_serial, token_code=code)
+def _load_token(path, login_command=None):
+    """Read and validate an SSO token file; InvalidTokenError on any fault."""
+    try:
+        document = _read_json_object(path, "cached SSO token file")
+        token = _parse_token(document, path)
+    except Error as exc:
+        raise InvalidTokenError(str(exc), login_command, path) from exc
+    return _CachedToken(document, token)
 
 
-def _build_chain(profile=None, config_file=None, environ=None, *,
-                 disk_cache=False, timeouts=None, mfa_prompt=None):
-    """(top _Profile, source, links, provider) for any profile: SSO, or
-    role_arn chains over SSO or static keys.  ``disk_cache`` puts every link
-    behind the credential cache shared with the AWS CLI."""
-    environ = os.environ if environ is None else environ
-    top, source, links = _load_chain(profile, config_file, environ)
-    top.timeouts = dict(timeouts or {})
-    if isinstance(source, _Profile):
-        source.timeouts = dict(timeouts or {})
-        provider = (_sso_cached_provider(source, environ) if disk_cache
-                    else _build_provider(source, environ))
-    else:
-        provider = source
-    if links:
-        sts = _sts_client(top, environ)
-        for link in links:
-            provider = _AssumeRoleProvider(provider, link, sts, mfa_prompt)
-            if disk_cache:
-                provider = _CLICachedProvider(
-                    os.path.join(_cli_cache_dir(), link.cache_key() + ".json"),
-                    provider.retrieve,
-                    extra={"AssumedRoleUser": {"Arn": link.role_arn}})
-    return top, source, links, provider
+def _refresh_blocker(document):
+    """Why the token in ``document`` cannot be refreshed, or None if it can."""
+    for key in ("refreshToken", "clientId", "clientSecret"):
+        value = document.get(key)
+        if not isinstance(value, str) or not value:
+            return "it cannot be refreshed (no %s)" % key
+    registration = document.get("registrationExpiresAt")
+    if registration is not None:
+        try:
+            registration = _parse_timestamp(str(registration))
+        except Error:
+            return "it cannot be refreshed (registrationExpiresAt is invalid)"
+        if _utcnow() >= registration:
+            return "its client registration expired at %s" % _format_timestamp(
+                registration)
+    return None
 
 
-# -- Endpoints ---------------------------------------------------------------
+def _token_from_create_token(response):
+    """The Token of a CreateToken response (``accessToken``, ``expiresIn``
+    seconds from now); APIError if they are missing."""
+    access_token = response.get("accessToken")
+    expires_in = response.get("expiresIn")
+    if not (isinstance(access_token, str) and access_token
+            and _is_int(expires_in)):
+        raise APIError("CreateToken", "InvalidResponse", 200,
+                       "the response lacks accessToken or expiresIn")
+    return Token(access_token, _utcnow().replace(microsecond=0)
+                 + timedelta(seconds=expires_in))
+
+
+# -- Settings and endpoints --------------------------------------------------
+
+
+class _Partition(object):
+    """One partition of botocore's data/partitions.json."""
+
+    __slots__ = ("name", "region_regex", "dns_suffix", "dualstack_dns_suffix",
+                 "regions")
+
+    def __init__(self, name, region_regex, dns_suffix, dualstack_dns_suffix,
+                 regions=()):
+        self.name = name
+        self.region_regex = region_regex
+        self.dns_suffix = dns_suffix
+        self.dualstack_dns_suffix = dualstack_dns_suffix
+        self.regions = regions  # listed explicitly besides the regex
+
+
+_PARTITIONS = (
+    _Partition("aws", r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$",
+               "amazonaws.com", "api.aws"),
+    _Partition("aws-cn", r"^cn\-\w+\-\d+$", "amazonaws.com.cn",
+               "api.amazonwebservices.com.cn", ("cn-north-1", "cn-northwest-1")),
+    _Partition("aws-eusc", r"^eusc\-(de)\-\w+\-\d+$", "amazonaws.eu",
+               "api.amazonwebservices.eu", ("eusc-de-east-1",)),
+    _Partition("aws-iso", r"^us\-iso\-\w+\-\d+$", "c2s.ic.gov", "api.aws.ic.gov",
+               ("us-iso-east-1", "us-iso-west-1")),
+    _Partition("aws-iso-b", r"^us\-isob\-\w+\-\d+$", "sc2s.sgov.gov",
+               "api.aws.scloud", ("us-isob-east-1", "us-isob-west-1")),
+    _Partition("aws-iso-e", r"^eu\-isoe\-\w+\-\d+$", "cloud.adc-e.uk",
+               "api.cloud-aws.adc-e.uk", ("eu-isoe-west-1",)),
+    _Partition("aws-iso-f", r"^us\-isof\-\w+\-\d+$", "csp.hci.ic.gov",
+               "api.aws.hci.ic.gov", ("us-isof-east-1", "us-isof-south-1")),
+    _Partition("aws-us-gov", r"^us\-gov\-\w+\-\d+$", "amazonaws.com", "api.aws",
+               ("us-gov-east-1", "us-gov-west-1")),
+)
+
+# The services we call, by the id botocore uses in AWS_ENDPOINT_URL_<ID> and
+# in [services] sections, with the host prefix of their endpoints.
+_SERVICE_PREFIXES = {"sso": "portal.sso", "sso_oidc": "oidc", "sts": "sts"}
 
 
 def _check_region(region):
@@ -1799,48 +1087,26 @@ def _check_region(region):
 
 
 def _regional_endpoint(prefix, region, use_fips=False, use_dualstack=False):
-    """The endpoint rule set of sso and sso-oidc (wire.md section 2.1)."""
+    """The endpoint rule set of sso, sso-oidc and sts (botocore's
+    data/<service>/<version>/endpoint-rule-set-1.json) for a checked region."""
     import re
 
-    _check_region(region)
-    partition = None
+    partition = _PARTITIONS[0]
     for entry in _PARTITIONS:
-        if region in entry[4] or re.match(entry[1], region):
+        if region in entry.regions or re.match(entry.region_regex, region):
             partition = entry
             break
-    name, _regex, suffix, dual_suffix, _regions = partition or _PARTITIONS[0]
     if use_fips and use_dualstack:
-        return "https://%s-fips.%s.%s" % (prefix, region, dual_suffix)
+        return "https://%s-fips.%s.%s" % (prefix, region,
+                                          partition.dualstack_dns_suffix)
     if use_fips:
-        if name == "aws-us-gov":  # GovCloud endpoints are FIPS already
+        if partition.name == "aws-us-gov":  # GovCloud endpoints are FIPS already
             return "https://%s.%s.amazonaws.com" % (prefix, region)
-        return "https://%s-fips.%s.%s" % (prefix, region, suffix)
+        return "https://%s-fips.%s.%s" % (prefix, region, partition.dns_suffix)
     if use_dualstack:
-        return "https://%s.%s.%s" % (prefix, region, dual_suffix)
-    return "https://%s.%s.%s" % (prefix, region, suffix)
-
-
-def _resolve_endpoint(service, region, endpoint_url, use_fips, use_dualstack):
-    prefix, env_suffix = service
-    environ = os.environ
-    _check_region(region)
-    if endpoint_url is None and not _is_true(
-            environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")):
-        endpoint_url = (environ.get("AWS_ENDPOINT_URL_" + env_suffix)
-                        or environ.get("AWS_ENDPOINT_URL"))
-    if endpoint_url:
-        return endpoint_url
-    if use_fips is None:
-        use_fips = _is_true(environ.get("AWS_USE_FIPS_ENDPOINT"))
-    if use_dualstack is None:
-        use_dualstack = _is_true(environ.get("AWS_USE_DUALSTACK_ENDPOINT"))
-    return _regional_endpoint(prefix, region, use_fips, use_dualstack)
-
-
-def _resolve_max_attempts(value):
-    if value is None:
-        value = os.environ.get("AWS_MAX_ATTEMPTS") or 3
-    return _parse_max_attempts(value)
+        return "https://%s.%s.%s" % (prefix, region,
+                                     partition.dualstack_dns_suffix)
+    return "https://%s.%s.%s" % (prefix, region, partition.dns_suffix)
 
 
 def _parse_max_attempts(value):
@@ -1854,14 +1120,133 @@ def _parse_max_attempts(value):
     return attempts
 
 
+class _Settings(object):
+    """How to reach the services, resolved once, in botocore's order: an
+    explicit argument, then the environment, then the profile's keys (and
+    its ``services`` section), then the default.
+
+    ``profile`` is the profile's own keys (a dict) and ``services`` the
+    config's ``[services NAME]`` sections; both may be None.  ``endpoints``
+    maps each service id (sso, sso_oidc, sts) to its configured endpoint URL
+    or None; ``region`` is the profile's AWS region (STS), None if unset.
+    """
+
+    __slots__ = ("endpoints", "use_fips", "use_dualstack", "ca_bundle",
+                 "max_attempts", "connect_timeout", "read_timeout",
+                 "new_retries", "region", "sts_regional_endpoints")
+
+    def __init__(self, environ, profile=None, services=None, *,
+                 endpoint_url=None, use_fips_endpoint=None,
+                 use_dualstack_endpoint=None, ca_bundle=None, max_attempts=None,
+                 connect_timeout=_CONNECT_TIMEOUT, read_timeout=_READ_TIMEOUT):
+        profile = profile or {}
+
+        def lookup(given, env_name, key):
+            if given is not None:
+                return given
+            value = environ.get(env_name)
+            if value:
+                return value
+            value = profile.get(key)
+            return value if isinstance(value, str) and value else None
+
+        ignore = _is_true(lookup(None, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                                 "ignore_configured_endpoint_urls"))
+        self.endpoints = {}
+        for service in _SERVICE_PREFIXES:
+            url = endpoint_url
+            if url is None and not ignore:
+                url = _configured_endpoint(service, environ, profile, services)
+            self.endpoints[service] = url
+        fips = lookup(use_fips_endpoint, "AWS_USE_FIPS_ENDPOINT",
+                      "use_fips_endpoint")
+        self.use_fips = fips if isinstance(fips, bool) else _is_true(fips)
+        dual = lookup(use_dualstack_endpoint, "AWS_USE_DUALSTACK_ENDPOINT",
+                      "use_dualstack_endpoint")
+        self.use_dualstack = dual if isinstance(dual, bool) else _is_true(dual)
+        self.ca_bundle = lookup(ca_bundle, "AWS_CA_BUNDLE", "ca_bundle") or None
+        attempts = lookup(max_attempts, "AWS_MAX_ATTEMPTS", "max_attempts")
+        self.max_attempts = 3 if attempts is None else _parse_max_attempts(
+            attempts)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        # The SDKs' opt-in 2026 retry behaviour: a 50 ms base for errors
+        # other than throttling (an environment-only setting).
+        self.new_retries = _is_true(environ.get("AWS_NEW_RETRIES_2026"))
+        region = environ.get("AWS_REGION") or environ.get(
+            "AWS_DEFAULT_REGION") or profile.get("region")
+        self.region = region if isinstance(region, str) and region else None
+        self.sts_regional_endpoints = (lookup(
+            None, "AWS_STS_REGIONAL_ENDPOINTS", "sts_regional_endpoints")
+            or "regional").lower()
+
+    def endpoint(self, service, region):
+        """The configured endpoint of ``service``, else its regional one."""
+        return self.endpoints[service] or _regional_endpoint(
+            _SERVICE_PREFIXES[service], region, self.use_fips,
+            self.use_dualstack)
+
+
+def _configured_endpoint(service, environ, profile, services):
+    """botocore's ConfiguredEndpointProvider (configprovider.py) for one
+    service: AWS_ENDPOINT_URL_<ID>, AWS_ENDPOINT_URL, the profile's
+    ``services`` section, then its ``endpoint_url``."""
+    for env in ("AWS_ENDPOINT_URL_" + service.upper(), "AWS_ENDPOINT_URL"):
+        if environ.get(env):
+            return environ[env]
+    services_name = profile.get("services")
+    if services_name:
+        section = (services or {}).get(services_name)
+        if section is None:
+            raise ConfigError('services "%s" is named but there is no '
+                              "[services %s] section" % (services_name,
+                                                         services_name))
+        nested = section.get(service)
+        if isinstance(nested, dict) and nested.get("endpoint_url"):
+            return nested["endpoint_url"]
+    value = profile.get("endpoint_url")
+    return value if isinstance(value, str) and value else None
+
+
 # -- HTTP --------------------------------------------------------------------
+
+# Standard retry mode (botocore retries/standard.py).
+_RETRYABLE_STATUS = frozenset((500, 502, 503, 504))
+_RETRYABLE_CODES = frozenset((
+    "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+    "Throttling", "ThrottlingException", "ThrottledException",
+    "RequestThrottledException", "TooManyRequestsException",
+    "ProvisionedThroughputExceededException", "TransactionInProgressException",
+    "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException",
+    "RequestThrottled", "SlowDown", "EC2ThrottledException",
+))
+_TRANSIENT_CODES = frozenset(("RequestTimeout", "RequestTimeoutException",
+                              "PriorRequestNotComplete"))
+_MAX_BACKOFF = 20.0
+# OAuth "error" values of SSO OIDC mapped to exception names, used when the
+# response carries no x-amzn-ErrorType header (RFC 6749 section 5.2 and the
+# SSO OIDC API Reference's CreateToken errors).
+_OAUTH_ERRORS = {
+    "authorization_pending": "AuthorizationPendingException",
+    "slow_down": "SlowDownException",
+    "expired_token": "ExpiredTokenException",
+    "access_denied": "AccessDeniedException",
+    "invalid_grant": "InvalidGrantException",
+    "invalid_client": "InvalidClientException",
+    "unauthorized_client": "UnauthorizedClientException",
+    "unsupported_grant_type": "UnsupportedGrantTypeException",
+    "invalid_scope": "InvalidScopeException",
+    "invalid_request": "InvalidRequestException",
+    "invalid_client_metadata": "InvalidClientMetadataException",
+    "invalid_redirect_uri": "InvalidRedirectUriException",
+    "server_error": "InternalServerException",
+}
 
 
 class _HTTP(object):
     """One service endpoint: requests, retries, errors, transport safety."""
 
-    def __init__(self, endpoint, *, ca_bundle, max_attempts, connect_timeout,
-                 read_timeout, retry_base_delay):
+    def __init__(self, endpoint, settings, retry_base_delay=1.0):
         from urllib.parse import urlsplit
 
         parts = urlsplit(endpoint)
@@ -1885,15 +1270,13 @@ class _HTTP(object):
         self.port = port
         self.netloc = parts.netloc.rpartition("@")[2]
         self.prefix = parts.path.rstrip("/")
-        self.ca_bundle = ca_bundle or None
+        self.ca_bundle = settings.ca_bundle
         self._context = None
-        self.max_attempts = max_attempts
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
+        self.max_attempts = settings.max_attempts
+        self.connect_timeout = settings.connect_timeout
+        self.read_timeout = settings.read_timeout
         self.retry_base_delay = retry_base_delay
-        # The SDKs' opt-in 2026 retry behaviour (wire.md 6.3): a 50 ms base
-        # for errors other than throttling.
-        self.new_retries = _is_true(os.environ.get("AWS_NEW_RETRIES_2026"))
+        self.new_retries = settings.new_retries
 
     def call(self, operation, method, path, *, query=None, headers=None,
              body=None, form=None, sign=None, context=None):
@@ -2086,29 +1469,6 @@ def _decode_json_body(operation, status, payload, context):
     return body
 
 
-def _parse_xml(payload):
-    """An ElementTree element from ``payload``; ValueError for anything that
-    is not plain XML (DTDs and entity declarations are refused outright, so
-    no entity expansion or external fetch can happen)."""
-    head = payload[:4096].upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in payload.upper():
-        raise ValueError("XML with a DTD or entities is refused")
-    import xml.etree.ElementTree as ElementTree
-
-    try:
-        return ElementTree.fromstring(payload)
-    except ElementTree.ParseError as exc:
-        raise ValueError("malformed XML: %s" % exc) from None
-
-
-def _xml_text(root, name):
-    """Text of the first element called ``name`` (any namespace), or None."""
-    for element in root.iter():
-        if element.tag == name or element.tag.endswith("}" + name):
-            return (element.text or "").strip()
-    return None
-
-
 def _decode_xml_body(operation, status, payload, context):
     try:
         return _parse_xml(payload)
@@ -2119,7 +1479,8 @@ def _decode_xml_body(operation, status, payload, context):
 
 
 def _parse_error(status, headers, payload):
-    """The AWS error code and message of an error response (wire.md 1.7).
+    """The AWS error code and message of an error response, parsed as
+    botocore's parsers.py (RestJSONParser, QueryParser) do.
 
     JSON (restJson1) bodies, and the XML ``<Error><Code>`` of the Query
     protocol (STS).
@@ -2239,195 +1600,1092 @@ def _uuid4():
     return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 
 
-# -- Time --------------------------------------------------------------------
+# -- Service clients: portal, OIDC, STS --------------------------------------
+
+class _ServiceClient(object):
+    """What the portal, OIDC and STS clients share: endpoint, transport,
+    retries.  The public constructors resolve their keyword options (None:
+    from the environment) with _Settings; the assembly below builds clients
+    from settings it has already resolved (``_configured``)."""
+
+    _SERVICE = ""  # the service id: sso, sso_oidc or sts
+
+    def __init__(self, region, *, endpoint_url=None, use_fips_endpoint=None,
+                 use_dualstack_endpoint=None, ca_bundle=None, max_attempts=None,
+                 connect_timeout=_CONNECT_TIMEOUT, read_timeout=_READ_TIMEOUT,
+                 retry_base_delay=1.0):
+        self._setup(region, _Settings(
+            os.environ, endpoint_url=endpoint_url,
+            use_fips_endpoint=use_fips_endpoint,
+            use_dualstack_endpoint=use_dualstack_endpoint, ca_bundle=ca_bundle,
+            max_attempts=max_attempts, connect_timeout=connect_timeout,
+            read_timeout=read_timeout), retry_base_delay=retry_base_delay)
+
+    @classmethod
+    def _configured(cls, region, settings, endpoint_url=None):
+        """A client from resolved settings; ``endpoint_url`` wins over them."""
+        client = cls.__new__(cls)
+        client._setup(region, settings, endpoint_url)
+        return client
+
+    def _setup(self, region, settings, endpoint_url=None, retry_base_delay=1.0):
+        _check_region(region)
+        self.region = region
+        self._http = _HTTP(endpoint_url or settings.endpoint(self._SERVICE, region),
+                           settings, retry_base_delay)
+
+    @property
+    def endpoint_url(self):
+        return self._http.endpoint
+
+    def __repr__(self):
+        return "%s(region=%r, endpoint_url=%r)" % (
+            type(self).__name__, self.region, self.endpoint_url)
 
 
-def _utcnow():
-    return datetime.now(_UTC)
+class PortalClient(_ServiceClient):
+    """Client of the Identity Center portal API (service ``sso``).
 
+    ``region`` is the sso_region.  Keyword options, each None to resolve it
+    from the environment as the AWS SDKs do:
 
-def _parse_timestamp(text):
-    """Parse an RFC 3339 timestamp into an aware UTC datetime.
+    - ``endpoint_url``: AWS_ENDPOINT_URL_SSO, then AWS_ENDPOINT_URL (unless
+      AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true), else
+      ``https://portal.sso.{region}.{dnsSuffix}`` for the region's partition.
+      A path in the URL is kept as a prefix.
+    - ``use_fips_endpoint`` / ``use_dualstack_endpoint``: AWS_USE_FIPS_ENDPOINT
+      / AWS_USE_DUALSTACK_ENDPOINT (ignored with an endpoint override).
+    - ``ca_bundle``: AWS_CA_BUNDLE, else the system trust store.
+    - ``max_attempts``: AWS_MAX_ATTEMPTS, else 3 (standard retry mode).
 
-    Accepts ``Z``, ``z`` or a ``+HH:MM``/``+HHMM`` offset, a fraction of any
-    length (truncated to microseconds), ``T``, ``t`` or a space between date
-    and time, the ``2019-11-14T04:05:45UTC`` form of early AWS CLI v2 builds,
-    and treats a time without offset as UTC.  Raises Error quoting the value.
-    Written without ``re``: this runs on every cache hit.
+    ``connect_timeout`` (10 s) and ``read_timeout`` (60 s) bound each network
+    wait; ``retry_base_delay`` (1 s) scales the full-jitter backoff.  Plain
+    http is accepted only for loopback hosts; redirects are never followed.
     """
-    try:
-        if not isinstance(text, str) or len(text) < 19 or text[4] != "-" \
-                or text[7] != "-" or text[10] not in "Tt " or text[13] != ":" \
-                or text[16] != ":":
-            raise ValueError("expected RFC 3339 such as 2024-01-02T03:04:05Z")
-        fields = [_digits(text, i, n) for i, n in (
-            (0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2))]
-        rest = text[19:]
-        micro = 0
-        if rest[:1] in (".", ","):
-            end = 1
-            while end < len(rest) and rest[end] in _DIGITS:
-                end += 1
-            if end == 1:
-                raise ValueError("a decimal point needs digits")
-            micro = int(rest[1:end][:6].ljust(6, "0"))
-            rest = rest[end:]
-        offset = 0
-        if rest and rest not in ("Z", "z", "UTC"):
-            if rest[0] not in "+-" or len(rest) not in (5, 6) or (
-                    len(rest) == 6 and rest[3] != ":"):
-                raise ValueError("expected Z or an offset such as +01:00")
-            hours, minutes = _digits(rest, 1, 2), _digits(rest, len(rest) - 2, 2)
-            if hours > 23 or minutes > 59:
-                raise ValueError("offset out of range")
-            offset = (hours * 60 + minutes) * (-1 if rest[0] == "-" else 1)
-        value = datetime(*fields, micro, tzinfo=_UTC)
-        return value - timedelta(minutes=offset)
-    except (ValueError, OverflowError) as exc:
-        raise Error("invalid timestamp %s: %s" % (_quote_value(text), exc)) \
-            from None
+
+    _SERVICE = "sso"
+
+    def get_role_credentials(self, *, account_id, role_name, access_token):
+        """Call GetRoleCredentials; return the response's ``roleCredentials``.
+
+        Raises APIError for service errors (UnauthorizedException included:
+        the Provider turns that into InvalidTokenError) and TransportError.
+        """
+        context = "for account %s, role %s" % (account_id, role_name)
+        body = self._call("GetRoleCredentials", "GET", "/federation/credentials",
+                          {"role_name": role_name, "account_id": account_id},
+                          access_token, context)
+        result = body.get("roleCredentials")
+        if not isinstance(result, dict):
+            raise APIError("GetRoleCredentials", "InvalidResponse", 200,
+                           "the response has no roleCredentials object",
+                           context=context)
+        return result
+
+    def list_accounts(self, *, access_token, max_results=None):
+        """Return every account (ListAccounts, following nextToken)."""
+        return self._paginate("ListAccounts", "/assignment/accounts", {},
+                              "accountList", access_token, max_results)
+
+    def list_account_roles(self, *, account_id, access_token, max_results=None):
+        """Return every role of ``account_id`` (ListAccountRoles, paginated)."""
+        return self._paginate("ListAccountRoles", "/assignment/roles",
+                              {"account_id": account_id}, "roleList",
+                              access_token, max_results)
+
+    def logout(self, *, access_token):
+        """Call Logout, ending the sign-in session behind ``access_token``."""
+        self._call("Logout", "POST", "/logout", None, access_token)
+
+    def _paginate(self, operation, path, query, key, access_token, max_results):
+        items, seen = [], set()
+        query = dict(query)
+        if max_results:
+            query["max_result"] = str(max_results)
+        while True:
+            body = self._call(operation, "GET", path, query, access_token)
+            page = body.get(key)
+            if isinstance(page, list):
+                items.extend(x for x in page if isinstance(x, dict))
+            token = body.get("nextToken")
+            if not token or not isinstance(token, str):
+                return items
+            if token in seen:  # botocore stops a paginator that loops
+                raise APIError(operation, "InvalidResponse", 200,
+                               "the service repeated a pagination token")
+            seen.add(token)
+            query["next_token"] = token
+
+    def _call(self, operation, method, path, query, access_token, context=None):
+        if not access_token:
+            raise InvalidTokenError("the access token is empty")
+        return self._http.call(
+            operation, method, path, query=query, context=context,
+            headers={"x-amz-sso_bearer_token": access_token})
 
 
-_DIGITS = "0123456789"
+class OIDCClient(_ServiceClient):
+    """Client of the Identity Center OIDC API (service ``sso-oidc``).
+
+    Same options and environment as PortalClient, with
+    AWS_ENDPOINT_URL_SSO_OIDC and hosts ``oidc.{region}.{dnsSuffix}``.  All
+    methods take and return the API's camelCase JSON members as dicts.
+    """
+
+    _SERVICE = "sso_oidc"
+
+    def create_token(self, *, client_id, client_secret, grant_type,
+                     refresh_token=None, device_code=None, code=None,
+                     redirect_uri=None, code_verifier=None, scope=None):
+        """Call CreateToken (POST /token); return the response members."""
+        body = _drop_none({
+            "clientId": client_id, "clientSecret": client_secret,
+            "grantType": grant_type, "refreshToken": refresh_token,
+            "deviceCode": device_code, "code": code,
+            "redirectUri": redirect_uri, "codeVerifier": code_verifier,
+            "scope": scope})
+        return self._http.call("CreateToken", "POST", "/token", body=body)
+
+    def register_client(self, *, client_name, client_type="public", scopes=None,
+                        grant_types=None, redirect_uris=None, issuer_url=None):
+        """Call RegisterClient (POST /client/register)."""
+        body = _drop_none({
+            "clientName": client_name, "clientType": client_type,
+            "scopes": scopes, "grantTypes": grant_types,
+            "redirectUris": redirect_uris, "issuerUrl": issuer_url})
+        return self._http.call("RegisterClient", "POST", "/client/register",
+                               body=body)
+
+    def start_device_authorization(self, *, client_id, client_secret,
+                                   start_url):
+        """Call StartDeviceAuthorization (POST /device_authorization)."""
+        body = {"clientId": client_id, "clientSecret": client_secret,
+                "startUrl": start_url}
+        return self._http.call("StartDeviceAuthorization", "POST",
+                               "/device_authorization", body=body)
 
 
-def _digits(text, start, count):
-    part = text[start:start + count]
-    if len(part) != count or any(c not in _DIGITS for c in part):
-        raise ValueError("expected RFC 3339 such as 2024-01-02T03:04:05Z")
-    return int(part)
+def _sigv4_headers(method, url, headers, body, credentials, region, service,
+                   now=None):
+    """The headers that sign a request with AWS Signature Version 4.
+
+    Returns Authorization, X-Amz-Date, X-Amz-Security-Token (with a session
+    token) and Host; ``headers`` are the other headers to sign.  ``credentials``
+    is a Credentials; ``now`` a UTC datetime (default: the clock).
+    """
+    import hashlib
+    import hmac
+    from urllib.parse import quote, unquote, urlsplit
+
+    parts = urlsplit(url)
+    now = now or _utcnow()
+    stamp = "%04d%02d%02dT%02d%02d%02dZ" % (now.year, now.month, now.day,
+                                            now.hour, now.minute, now.second)
+    added = {"Host": parts.netloc.rpartition("@")[2], "X-Amz-Date": stamp}
+    if credentials.session_token:
+        added["X-Amz-Security-Token"] = credentials.session_token
+    signed = {}
+    for name, value in list(headers.items()) + list(added.items()):
+        if name.lower() in ("authorization", "user-agent") or name.lower(
+                ).startswith("amz-sdk-"):
+            continue  # may change between attempts or through proxies
+        signed[name.lower()] = " ".join(str(value).split())
+    names = sorted(signed)
+    query = sorted(
+        (quote(unquote(k), safe="-_.~"), quote(unquote(v), safe="-_.~"))
+        for k, _sep, v in (p.partition("=") for p in parts.query.split("&") if p))
+    canonical = "\n".join([
+        method, quote(parts.path or "/", safe="/~"),
+        "&".join("%s=%s" % pair for pair in query),
+        "".join("%s:%s\n" % (n, signed[n]) for n in names), ";".join(names),
+        hashlib.sha256(body).hexdigest()])
+    scope = "%s/%s/%s/aws4_request" % (stamp[:8], region, service)
+    to_sign = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
+        stamp, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+    key = ("AWS4" + credentials.secret_access_key).encode("utf-8")
+    for part in (stamp[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    added["Authorization"] = (
+        "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+            credentials.access_key_id, scope, ";".join(names), signature))
+    return added
 
 
-def _format_timestamp(value):
-    """``YYYY-MM-DDTHH:MM:SSZ`` in UTC, as the AWS CLI writes."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=_UTC)
-    value = value.astimezone(_UTC)
-    # not strftime: glibc does not zero-pad years before 1000
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (
-        value.year, value.month, value.day, value.hour, value.minute,
-        value.second)
+class _STSClient(_ServiceClient):
+    """STS over the Query protocol; only AssumeRole."""
 
+    _SERVICE = "sts"
 
-# -- JSON on the hot path ----------------------------------------------------
-# The json package imports re, which costs more than the rest of a cached
-# ``ssocreds export`` together; these use the C accelerator _json directly.
+    def assume_role(self, credentials, *, role_arn, role_session_name,
+                    external_id=None, duration_seconds=None, serial_number=None,
+                    token_code=None):
+        """Call AssumeRole signed with ``credentials``; return Credentials
+        (account from the assumed role's ARN)."""
+        form = [("Action", "AssumeRole"), ("Version", "2011-06-15"),
+                ("RoleArn", role_arn), ("RoleSessionName", role_session_name)]
+        for name, value in (("ExternalId", external_id),
+                            ("DurationSeconds", duration_seconds),
+                            ("SerialNumber", serial_number),
+                            ("TokenCode", token_code)):
+            if value is not None:
+                form.append((name, value))
 
+        def sign(method, url, headers, data):
+            return _sigv4_headers(method, url, {
+                "Content-Type": headers["Content-Type"]}, data, credentials,
+                self.region, "sts")
 
-class _JSONContext(object):
-    strict = True
-    object_hook = object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"),
-                      "NaN": float("nan")}.__getitem__
-
-
-_json_scanner = None
-
-
-def _json_loads(text):
-    """json.loads; ValueError on malformed input."""
-    global _json_scanner
-    if _json_scanner is None:
+        context = "for role %s" % role_arn
+        root = self._http.call("AssumeRole", "POST", "/", form=form, sign=sign,
+                               context=context)
+        fields = [_xml_text(root, n) for n in (
+            "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")]
+        if not all(fields):
+            raise APIError("AssumeRole", "InvalidResponse", 200,
+                           "the response lacks Credentials", context=context)
         try:
-            from _json import make_scanner
-        except ImportError:  # pragma: no cover - not CPython
-            import json
+            expires = _parse_timestamp(fields[3])
+        except Error as exc:
+            raise APIError("AssumeRole", "InvalidResponse", 200, str(exc),
+                           context=context) from None
+        arn = _xml_text(root, "Arn") or ""
+        account = arn.split(":")[4] if arn.count(":") >= 5 else None
+        return Credentials(fields[0], fields[1], fields[2], expires,
+                           account_id=account or None, source="AssumeRole")
 
-            return json.loads(text)
-        _json_scanner = make_scanner(_JSONContext())
-    whitespace = " \t\n\r"
-    start = len(text) - len(text.lstrip(whitespace))
+
+# -- Providers and caches ----------------------------------------------------
+
+class Provider(object):
+    """Retrieves role credentials with the cached SSO access token.
+
+    The port of the Go package's ``ssocreds.Provider``: ``client`` is a
+    PortalClient or any object with the same ``get_role_credentials`` method;
+    ``account_id`` and ``role_name`` select the role; ``start_url`` names the
+    legacy token file (see standard_cached_token_filepath).
+
+    Keyword options: ``cached_token_filepath`` reads that file instead of the
+    one derived from ``start_url``; ``token_provider`` (an object with
+    ``retrieve_bearer_token()``, such as SSOTokenProvider) supplies the token
+    instead of any file; ``login_command`` is the command errors tell the user
+    to run (default ``aws sso login``).
+
+    ``retrieve()`` makes one portal call per invocation; wrap the provider in
+    a CredentialsCache to reuse credentials until they near expiry.
+    """
+
+    def __init__(self, client, account_id, role_name, start_url, *,
+                 cached_token_filepath=None, token_provider=None,
+                 login_command=None):
+        self.client = client
+        self.account_id = account_id
+        self.role_name = role_name
+        self.start_url = start_url
+        self.cached_token_filepath = cached_token_filepath
+        self.token_provider = token_provider
+        self.login_command = login_command
+
+    def __repr__(self):
+        return "Provider(account_id=%r, role_name=%r, start_url=%r)" % (
+            self.account_id, self.role_name, self.start_url)
+
+    def retrieve(self):
+        """Return fresh Credentials.
+
+        Raises InvalidTokenError when the token is missing, unreadable,
+        expired or rejected by the portal (401), APIError for other service
+        errors and TransportError when the portal cannot be reached.
+        """
+        token = self.bearer_token()
+        try:
+            role = self.client.get_role_credentials(
+                account_id=self.account_id, role_name=self.role_name,
+                access_token=token.value)
+        except APIError as exc:
+            if exc.code == "UnauthorizedException" or exc.status == 401:
+                raise InvalidTokenError(
+                    "the portal rejected the access token (%s: %s)" % (
+                        exc.code, exc.message or "no message"),
+                    self.login_command) from exc
+            raise
+        return _credentials_from_role(role, self.account_id)
+
+    def bearer_token(self):
+        """The access token: the token provider's, else the unexpired token
+        of the cached token file (InvalidTokenError otherwise)."""
+        if self.token_provider is not None:
+            return self.token_provider.retrieve_bearer_token()
+        path = self.cached_token_filepath or standard_cached_token_filepath(
+            self.start_url)
+        token = _load_token(path, self.login_command).token
+        if _utcnow() >= token.expires:
+            raise InvalidTokenError("the cached token in %s expired at %s" % (
+                path, _format_timestamp(token.expires)), self.login_command, path)
+        return token
+
+
+class SSOTokenProvider(object):
+    """Supplies the sso-session access token, refreshing it when needed.
+
+    ``client`` is an OIDCClient (or any object with the same
+    ``create_token``); it is used only when a refresh is due.
+    ``cached_token_filepath`` is the session's token file (see
+    standard_cached_token_filepath with the sso-session name).
+
+    When less than ``refresh_window`` (default 15 minutes) remains and the
+    file holds ``refreshToken``, ``clientId`` and ``clientSecret`` of an
+    unexpired registration, CreateToken (grant ``refresh_token``) is called
+    under an exclusive lock file beside the token file, after re-reading the
+    file; the new token is written back atomically (0600), keeping every other
+    field.  When the refresh fails, a still-valid token is returned; once the
+    token has expired, InvalidTokenError names ``login_command``.
+    ``start_url`` and ``region``, when given, are written into refreshed files
+    as the AWS CLI does.
+    """
+
+    def __init__(self, client, cached_token_filepath, *,
+                 refresh_window=_REFRESH_WINDOW, start_url=None, region=None,
+                 login_command=None):
+        self.client = client
+        self.cached_token_filepath = cached_token_filepath
+        if not isinstance(refresh_window, timedelta):
+            refresh_window = timedelta(seconds=refresh_window)
+        self.refresh_window = refresh_window
+        self.start_url = start_url
+        self.region = region
+        self.login_command = login_command
+
+    def __repr__(self):
+        return "SSOTokenProvider(cached_token_filepath=%r)" % (
+            self.cached_token_filepath,)
+
+    def retrieve_bearer_token(self):
+        """Return a Token (``.value``, ``.expires``), refreshed if due."""
+        path = self.cached_token_filepath
+        cached = _load_token(path, self.login_command)
+        if not self._refresh_due(cached):
+            return cached.token
+        problem = _refresh_blocker(cached.document)
+        if problem is None:
+            with _FileLock(path + ".lock"):
+                cached = _load_token(path, self.login_command)
+                if not self._refresh_due(cached):
+                    return cached.token  # another process refreshed it
+                try:
+                    return self._refresh(path, cached.document)
+                except (APIError, TransportError) as exc:
+                    problem = "refreshing it failed (%s)" % (exc,)
+                    _debug("token refresh for %s failed: %s", path, exc)
+        if _utcnow() < cached.token.expires:
+            _debug("using the cached token, still valid until %s, although %s",
+                   _format_timestamp(cached.token.expires), problem)
+            return cached.token
+        raise InvalidTokenError(
+            "the cached token in %s expired at %s and %s" % (
+                path, _format_timestamp(cached.token.expires), problem),
+            self.login_command, path)
+
+    def _refresh_due(self, cached):
+        return cached.token.expires - _utcnow() < self.refresh_window
+
+    def _refresh(self, path, document):
+        response = self.client.create_token(
+            grant_type="refresh_token", client_id=document["clientId"],
+            client_secret=document["clientSecret"],
+            refresh_token=document["refreshToken"])
+        token = _token_from_create_token(response)
+        updated = dict(document)
+        if self.start_url is not None:
+            updated["startUrl"] = self.start_url
+        if self.region is not None:
+            updated["region"] = self.region
+        updated["accessToken"] = token.value
+        updated["expiresAt"] = _format_timestamp(token.expires)
+        new_refresh = response.get("refreshToken")
+        if isinstance(new_refresh, str) and new_refresh:
+            updated["refreshToken"] = new_refresh
+        try:
+            _write_json_file(path, updated)
+        except OSError as exc:  # read-only ~/.aws: the new token still works
+            _debug("could not write the refreshed token to %s: %s", path,
+                   _os_error_text(exc))
+        _debug("refreshed the SSO token in %s, now valid until %s", path,
+               updated["expiresAt"])
+        return token
+
+
+class CredentialsCache(object):
+    """Caches a provider's credentials until they near expiry; thread-safe.
+
+    ``retrieve()`` returns the cached Credentials while more than the
+    refresh margin remains before they expire, where the margin is
+    ``expiry_window`` (default 5 minutes) but never more than half of the
+    lifetime the credentials had when fetched.  Otherwise exactly one caller
+    runs ``provider.retrieve()`` while concurrent callers wait for its
+    result.  If that refresh fails while the cached credentials are still
+    valid, they are returned and the refresh is retried after 30 seconds.
+    ``invalidate()`` forgets the cached credentials.
+    """
+
+    _RETRY_AFTER_FAILURE = timedelta(seconds=30)
+
+    def __init__(self, provider, *, expiry_window=timedelta(minutes=5)):
+        import threading
+
+        self.provider = provider
+        if not isinstance(expiry_window, timedelta):
+            expiry_window = timedelta(seconds=expiry_window)
+        self.expiry_window = expiry_window
+        self._lock = threading.Lock()
+        self._entry = None  # a _CacheEntry
+        self._next_attempt = None
+
+    def __repr__(self):
+        return "CredentialsCache(%r)" % (self.provider,)
+
+    def retrieve(self):
+        entry = self._entry
+        if entry is not None and _utcnow() < entry.refresh_at:
+            return entry.credentials
+        with self._lock:
+            entry = self._entry
+            now = _utcnow()
+            if entry is not None and (now < entry.refresh_at or (
+                    self._next_attempt is not None and now < self._next_attempt
+                    and now < entry.credentials.expires)):
+                return entry.credentials
+            try:
+                creds = self.provider.retrieve()
+            except Error:
+                if entry is not None and _utcnow() < entry.credentials.expires:
+                    self._next_attempt = _utcnow() + self._RETRY_AFTER_FAILURE
+                    _debug("credential refresh failed; using cached "
+                           "credentials valid until %s",
+                           _format_timestamp(entry.credentials.expires))
+                    return entry.credentials
+                raise
+            now = _utcnow()
+            margin = min(self.expiry_window, (creds.expires - now) / 2)
+            self._entry = _CacheEntry(
+                creds, creds.expires - max(margin, timedelta(0)))
+            self._next_attempt = None
+            return creds
+
+    def invalidate(self):
+        with self._lock:
+            self._entry = None
+            self._next_attempt = None
+
+
+class _CLICachedProvider(object):
+    """Reuses credentials in ~/.aws/cli/cache like the AWS CLI v2.
+
+    One entry is the file ``path``; ``fetch()`` returns fresh Credentials on
+    a miss.  The content matches botocore's JSONFileCache entries: SSO
+    entries carry ``"ProviderType": "sso"`` (``provider_type``), assumed-role
+    entries the ``AssumedRoleUser`` (``extra``), so the CLI and ssocreds
+    share them.  Entries are reused while more than 15 minutes remain.  A
+    miss is filled under a lock and re-checked after locking, so concurrent
+    processes make one call.  Cache trouble never fails a retrieve.
+    """
+
+    def __init__(self, path, fetch, provider_type=None, extra=None):
+        self.path = path
+        self._fetch = fetch
+        self._provider_type = provider_type
+        self._extra = extra or {}
+
+    def retrieve(self):
+        creds = self._read()
+        if creds is not None:
+            return creds
+        with _FileLock(self.path + ".lock"):
+            creds = self._read()
+            if creds is None:
+                creds = self._fetch()
+                self._write(creds)
+            return creds
+
+    def _read(self):
+        try:
+            document = _read_json_object(self.path, "credential cache file")
+            if document.get("ProviderType") != self._provider_type:
+                raise Error("the cache entry is of another kind")
+            creds = _credentials_from_cli_cache(document["Credentials"])
+        except (Error, KeyError, TypeError, AttributeError) as exc:
+            if os.path.exists(self.path):
+                _debug("ignoring credential cache %s: %s", self.path, exc)
+            return None
+        if creds.expires - _utcnow() <= _CLI_CACHE_WINDOW:
+            _debug("credential cache %s expires too soon (%s)", self.path,
+                   _format_timestamp(creds.expires))
+            return None
+        _debug("using cached credentials from %s", self.path)
+        return creds
+
+    def _write(self, creds):
+        document = {"Credentials": dict(_credential_items(creds,
+                                                          _PROCESS_NAMES))}
+        if self._provider_type is not None:
+            document["ProviderType"] = self._provider_type
+        document.update(self._extra)
+        try:
+            _write_json_file(self.path, document)
+        except OSError as exc:
+            _debug("cannot write credential cache %s: %s", self.path,
+                   _os_error_text(exc))
+
+
+def _credentials_from_cli_cache(entry):
+    fields = [entry[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken",
+                                 "Expiration")]
+    if not all(isinstance(v, str) and v for v in fields):
+        raise Error("the cache entry has empty or non-string fields")
+    account = entry.get("AccountId")
+    return Credentials(fields[0], fields[1], fields[2],
+                       _parse_timestamp(fields[3]),
+                       account_id=account if isinstance(account, str) else None)
+
+
+def _credentials_from_role(role, account_id):
+    """Credentials from a roleCredentials dict; APIError if incomplete."""
+    if not isinstance(role, dict):
+        role = {}
+    missing = [k for k in ("accessKeyId", "secretAccessKey", "sessionToken")
+               if not isinstance(role.get(k), str) or not role.get(k)]
+    expiration = role.get("expiration")
+    if not _is_int(expiration):
+        missing.append("expiration")
+    if missing:
+        raise APIError("GetRoleCredentials", "InvalidResponse", 200,
+                       "roleCredentials lacks %s" % ", ".join(missing),
+                       context="for account %s" % account_id)
     try:
-        value, end = _json_scanner(text, start)
-    except StopIteration as exc:
-        raise ValueError("Expecting value: char %d" % exc.value) from None
-    except SystemError:
-        # Some versions (3.11) can only describe a syntax error once
-        # json.decoder is loaded: let the json package report it.
-        import json
-
-        return json.loads(text)
-    if text[end:].strip(whitespace):
-        raise ValueError("Extra data: char %d" % end)
-    return value
+        expires = _EPOCH + timedelta(milliseconds=expiration)
+    except OverflowError:
+        raise APIError("GetRoleCredentials", "InvalidResponse", 200,
+                       "roleCredentials.expiration is out of range") from None
+    return Credentials(role["accessKeyId"], role["secretAccessKey"],
+                       role["sessionToken"], expires, account_id=account_id)
 
 
-def _json_string(value):
-    """json.dumps of a str (ASCII-escaped, as json.dumps does by default)."""
+class _StaticSource(object):
+    """Static keys of a source profile (config or credentials file)."""
+
+    def __init__(self, name, settings):
+        self.name = name
+        self._creds = Credentials(
+            settings["aws_access_key_id"], settings["aws_secret_access_key"],
+            settings.get("aws_session_token") or None,
+            datetime.max.replace(tzinfo=_UTC), can_expire=False,
+            source="SharedConfig")
+
+    def retrieve(self):
+        return self._creds
+
+
+class _AssumeRoleProvider(object):
+    """Assumes ``link``'s role with the credentials of ``source``;
+    ``mfa_prompt(serial)`` returns a code when the link needs one."""
+
+    def __init__(self, source, link, sts, mfa_prompt=None):
+        self.source = source
+        self.link = link
+        self.sts = sts
+        self.mfa_prompt = mfa_prompt
+        self.role_session_name = link.role_session_name or "botocore-session-%d" % int(
+            time.time())
+
+    def retrieve(self):
+        code = None
+        if self.link.mfa_serial:
+            if self.mfa_prompt is None:
+                raise ConfigError(
+                    'profile "%s" needs an MFA code (mfa_serial = %s) and there '
+                    "is no way to ask for one here" % (
+                        self.link.name, self.link.mfa_serial),
+                    profile=self.link.name)
+            code = self.mfa_prompt(self.link.mfa_serial)
+        source = self.source.retrieve()
+        _debug("assuming %s (session %s) for profile \"%s\"", self.link.role_arn,
+               self.role_session_name, self.link.name)
+        return self.sts.assume_role(
+            source, role_arn=self.link.role_arn,
+            role_session_name=self.role_session_name,
+            external_id=self.link.external_id,
+            duration_seconds=self.link.duration_seconds,
+            serial_number=self.link.mfa_serial, token_code=code)
+
+
+# -- Profiles: the shared config resolved ------------------------------------
+
+class _Profile(object):
+    """An SSO profile (or bare sso-session) resolved from the shared config.
+
+    ``settings`` holds the profile's own keys and ``config`` the whole parsed
+    file; ``client_settings`` resolves, once and on first use, how its
+    clients reach the services (the environment ``environ`` first).
+    """
+
+    def __init__(self, name, path, settings, config, environ=None):
+        self.name = name
+        self.path = path
+        self.settings = settings
+        self.config = config
+        self.environ = os.environ if environ is None else environ
+        self.sso_session = None
+        self.start_url = self.region = self.account_id = self.role_name = None
+        self.scopes = None
+        self.timeouts = {}  # connect_timeout/read_timeout for the clients
+        self._client_settings = None
+
+    @property
+    def token_key(self):
+        return self.sso_session if self.sso_session else self.start_url
+
+    @property
+    def login_command(self):
+        if self.name is None:  # a bare sso-session
+            return _login_command(" --sso-session " + _shell_quote(
+                self.sso_session))
+        if self.name == "default":
+            return _login_command("")
+        return _login_command(" --profile " + _shell_quote(self.name))
+
+    @property
+    def client_settings(self):
+        if self._client_settings is None:
+            try:
+                self._client_settings = _Settings(
+                    self.environ, self.settings, self.config["services"],
+                    **self.timeouts)
+            except ConfigError as exc:
+                raise self.error(str(exc)) from None
+        return self._client_settings
+
+    def error(self, message):
+        """A ConfigError about this profile."""
+        if self.name is None:
+            return ConfigError('sso-session "%s": %s' % (self.sso_session,
+                                                          message), path=self.path)
+        return ConfigError('profile "%s": %s' % (self.name, message),
+                           profile=self.name, path=self.path)
+
+
+def _login_command(option):
+    """The fix for an expired session: the AWS CLI's login, and ours."""
+    return "%s%s (or: ssocreds login%s)" % (_DEFAULT_LOGIN_COMMAND, option,
+                                            option)
+
+
+def _profile_name(profile=None, environ=None):
+    environ = os.environ if environ is None else environ
+    return (profile or environ.get("AWS_PROFILE")
+            or environ.get("AWS_DEFAULT_PROFILE") or "default")
+
+
+def _read_config(path):
+    """Parse the config file at ``path`` ({} when it does not exist)."""
     try:
-        from _json import encode_basestring_ascii
-    except ImportError:  # pragma: no cover - not CPython
-        import json
-
-        return json.dumps(value)
-    return encode_basestring_ascii(value)
-
-
-# -- Small helpers -----------------------------------------------------------
-
-
-_debug_stream = None  # set by the command line's --debug
-
-
-def _debug(message, *args):
-    """Debug output: to stderr under --debug, and to the logging module's
-    "ssocreds" logger when the host program has imported logging.  Callers
-    never pass secrets."""
-    if _debug_stream is None and "logging" not in sys.modules:
-        return
-    text = message % args if args else message
-    if _debug_stream is not None:
-        _debug_stream.write("ssocreds: debug: %s\n" % text)
-        _debug_stream.flush()
-    logging = sys.modules.get("logging")
-    if logging is not None:
-        logging.getLogger("ssocreds").debug("%s", text)
+        data = _read_file(path)
+    except FileNotFoundError:
+        return _parse_config("", path)
+    except OSError as exc:
+        raise ConfigError("cannot read the config file %s: %s" % (
+            path, _os_error_text(exc)), path=path) from exc
+    try:
+        text = _decode_utf8(data)
+    except UnicodeDecodeError as exc:
+        raise ConfigError("the config file %s is not valid UTF-8 (byte %d)" % (
+            path, exc.start), path=path) from None
+    return _parse_config(text, path)
 
 
-def _is_true(value):
-    return isinstance(value, str) and value.strip().lower() == "true"
+def _load_profile(profile=None, config_file=None, environ=None,
+                  require_role=True):
+    """Resolve the SSO settings of ``profile`` into a _Profile.
+
+    ``require_role`` False accepts a profile without sso_account_id and
+    sso_role_name (enough to log in, list accounts or check status).
+    """
+    environ = os.environ if environ is None else environ
+    path = _config_path(config_file, environ)
+    return _profile_from_config(_profile_name(profile, environ), path,
+                                _read_config(path), require_role, environ)
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
+def _profile_from_config(name, path, config, require_role=True, environ=None):
+    """_load_profile for a config already read from ``path``."""
+    settings = config["profiles"].get(name)
+    if settings is None:
+        where = path if os.path.exists(path) else path + " (which does not exist)"
+        raise ConfigError(
+            'profile "%s" was not found in %s; configure it with '
+            "aws configure sso --profile %s" % (name, where, _shell_quote(name)),
+            profile=name, path=path)
+    result = _Profile(name, path, settings, config, environ)
+    session_name = settings.get("sso_session")
+    legacy = ("sso_start_url", "sso_region")
+    if session_name:
+        session = config["sso_sessions"].get(session_name)
+        if session is None:
+            raise ConfigError(
+                'profile "%s" uses sso_session "%s" but %s has no '
+                "[sso-session %s] section" % (
+                    name, session_name, path, _shell_quote(session_name)),
+                profile=name, path=path)
+        for key in legacy:  # values in both places must agree (botocore)
+            if key in settings and key in session and settings[key] != session[key]:
+                raise ConfigError(
+                    'profile "%s" sets %s = %s but its sso-session "%s" sets '
+                    "%s = %s; remove it from the profile or make them agree" % (
+                        name, key, settings[key], session_name, key,
+                        session[key]), profile=name, path=path)
+        merged = dict(settings)
+        merged.update((k, session[k]) for k in legacy if session.get(k))
+        result.scopes = _parse_scopes(session)
+        result.sso_session = session_name
+    elif not any(k in settings for k in legacy + ("sso_account_id", "sso_role_name")):
+        raise ConfigError(
+            'profile "%s" in %s is not an SSO profile: it sets neither '
+            "sso_session nor sso_start_url; configure it with aws configure "
+            "sso --profile %s" % (name, path, _shell_quote(name)),
+            profile=name, path=path)
+    else:
+        merged = settings
+    required = ("sso_account_id", "sso_region", "sso_role_name", "sso_start_url")
+    if not require_role:
+        required = legacy[::-1]
+    missing = [k for k in required if not merged.get(k)]
+    if missing:
+        hint = ""
+        if session_name and any(k in missing for k in legacy):
+            hint = " (sso_region and sso_start_url belong in [sso-session %s])" % (
+                _shell_quote(session_name),)
+        raise ConfigError(
+            'profile "%s" is configured to use SSO but is missing required '
+            "configuration: %s%s; add %s to %s" % (
+                name, ", ".join(missing), hint,
+                "it" if len(missing) == 1 else "them", path),
+            profile=name, path=path)
+    result.start_url = merged["sso_start_url"]
+    result.region = merged["sso_region"]
+    result.account_id = merged.get("sso_account_id")
+    result.role_name = merged.get("sso_role_name")
+    return result
 
 
-def _env_default(value, name):
-    return os.environ.get(name) if value is None else value
+def _load_session(session_name, config_file=None, environ=None):
+    """A _Profile for ``[sso-session NAME]`` itself (login, list, logout).
+
+    Endpoint settings come from the AWS_PROFILE (or default) profile when
+    it exists.
+    """
+    environ = os.environ if environ is None else environ
+    path = _config_path(config_file, environ)
+    config = _read_config(path)
+    session = config["sso_sessions"].get(session_name)
+    if session is None:
+        raise ConfigError("%s has no [sso-session %s] section; create it with "
+                          "aws configure sso-session" % (
+                              path, _shell_quote(session_name)), path=path)
+    missing = [k for k in ("sso_region", "sso_start_url") if not session.get(k)]
+    if missing:
+        raise ConfigError(
+            'sso-session "%s" is missing required configuration: %s; add %s '
+            "to [sso-session %s] in %s" % (
+                session_name, ", ".join(missing),
+                "it" if len(missing) == 1 else "them",
+                _shell_quote(session_name), path), path=path)
+    settings = config["profiles"].get(_profile_name(None, environ), {})
+    result = _Profile(None, path, settings, config, environ)
+    result.sso_session = session_name
+    result.start_url = session["sso_start_url"]
+    result.region = session["sso_region"]
+    result.scopes = _parse_scopes(session)
+    return result
 
 
-def _drop_none(mapping):
-    return {k: v for k, v in mapping.items() if v is not None}
+def _parse_scopes(session):
+    """sso_registration_scopes: comma-separated, trimmed, empties dropped."""
+    scopes = session.get("sso_registration_scopes", "")
+    if not isinstance(scopes, str):
+        return None
+    return [s.strip() for s in scopes.split(",") if s.strip()] or None
 
 
-def _one_line(text, limit):
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+class _RoleLink(object):
+    """One ``role_arn`` profile of a chain."""
+
+    def __init__(self, name, settings):
+        self.name = name
+        self.role_arn = settings["role_arn"]
+        self.role_session_name = settings.get("role_session_name") or None
+        self.external_id = settings.get("external_id") or None
+        self.mfa_serial = settings.get("mfa_serial") or None
+        self.duration_seconds = None
+        if settings.get("duration_seconds"):
+            try:
+                self.duration_seconds = int(settings["duration_seconds"])
+            except ValueError:
+                raise ConfigError('profile "%s": duration_seconds must be a whole '
+                                  "number of seconds" % name, profile=name) \
+                    from None
+
+    def cache_key(self):
+        """botocore's AssumeRoleCredentialFetcher key: sha1 of the sorted
+        AssumeRole arguments, without a generated session name."""
+        args = [("DurationSeconds", self.duration_seconds),
+                ("ExternalId", self.external_id), ("RoleArn", self.role_arn),
+                ("RoleSessionName", self.role_session_name),
+                ("SerialNumber", self.mfa_serial)]
+        text = "{%s}" % ", ".join(
+            "%s: %s" % (_json_string(k), v if isinstance(v, int)
+                        else _json_string(v)) for k, v in args if v is not None)
+        return _sha1_hex(text.encode("utf-8"))
 
 
-def _quote_value(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _has_static_keys(settings):
+    return bool(settings.get("aws_access_key_id")
+                and settings.get("aws_secret_access_key"))
 
 
-def _os_error_text(exc):
-    return exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
+def _read_credentials_file():
+    """Sections of the shared credentials file ({} if there is none)."""
+    path = _credentials_file_path()
+    try:
+        text = _decode_utf8(_read_file(path))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("cannot read the credentials file %s: %s" % (
+            path, _os_error_text(exc) if isinstance(exc, OSError) else exc),
+            path=path) from None
+    result = {}
+    for header, values in _parse_ini(text, path):
+        result.setdefault(header, {}).update(values)
+    return result
 
 
-_SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                        "0123456789@%+=:,./-_")
+class _Chain(object):
+    """A profile resolved as botocore resolves credentials for it: ``top`` is
+    the requested profile (a _Profile: its region and endpoint settings
+    configure STS), ``source`` the SSO _Profile or _StaticSource at the root,
+    ``links`` the _RoleLinks in the order they are assumed, and ``provider``
+    (set by the assembly) the provider of the whole chain."""
+
+    __slots__ = ("top", "source", "links", "provider")
+
+    def __init__(self, top, source, links):
+        self.top = top
+        self.source = source
+        self.links = links
+        self.provider = None
 
 
-def _shell_quote(value):
-    """Quote for POSIX sh, only when needed (like shlex.quote)."""
-    if value and all(c in _SHELL_SAFE for c in value):
-        return value
-    return "'" + value.replace("'", "'\"'\"'") + "'"
+def _load_chain(profile=None, config_file=None, environ=None):
+    """Resolve ``profile`` into a _Chain (without its provider).
+
+    Raises ConfigError for cycles, missing source profiles and unsupported
+    sources.
+    """
+    environ = os.environ if environ is None else environ
+    name = _profile_name(profile, environ)
+    path = _config_path(config_file, environ)
+    config = _read_config(path)
+    profiles = config["profiles"]
+    credentials = None
+    links, visited = [], []
+    current = name
+
+    def chain(source):
+        top = source if isinstance(source, _Profile) and not links else \
+            _Profile(name, path, profiles.get(name, {}), config, environ)
+        return _Chain(top, source, links[::-1])
+
+    def static_source(settings):
+        """The static keys of profile ``current`` (the credentials file's,
+        overridden by the config's), or None."""
+        nonlocal credentials
+        if credentials is None:
+            credentials = _read_credentials_file()
+        keys = dict(credentials.get(current, {}), **(settings or {}))
+        return _StaticSource(current, keys) if _has_static_keys(keys) else None
+
+    while True:
+        if current in visited:
+            raise ConfigError("the source_profile chain of profile \"%s\" loops: "
+                              "%s" % (name, " -> ".join(visited + [current])),
+                              profile=name, path=path)
+        visited.append(current)
+        settings = profiles.get(current)
+        if settings is None and current != name:
+            static = static_source(None)
+            if static is not None:
+                return chain(static)
+            raise ConfigError(
+                'profile "%s" (the source_profile of "%s") was not found in %s' % (
+                    current, visited[-2], path), profile=name, path=path)
+        if settings is None or "role_arn" not in settings:
+            static = static_source(settings) if current != name else None
+            return chain(static or _profile_from_config(
+                current, path, config, environ=environ))
+        if settings.get("credential_source") and not settings.get(
+                "source_profile"):
+            raise ConfigError(
+                'profile "%s" uses credential_source, which ssocreds does not '
+                "support; use source_profile with an SSO profile" % current,
+                profile=name, path=path)
+        source = settings.get("source_profile")
+        if not source:
+            raise ConfigError('profile "%s" sets role_arn but no source_profile' %
+                              current, profile=name, path=path)
+        links.append(_RoleLink(current, settings))
+        if source == current:
+            static = static_source(settings)
+            if static is not None:
+                return chain(static)
+        current = source
 
 
-# -- Login, logout, accounts -------------------------------------------------
+def _cli_cache_path(profile, cache_dir=None):
+    """The entry of ~/.aws/cli/cache that holds an SSO profile's role
+    credentials: botocore's SSOCredentialFetcher._create_cache_key."""
+    key = {"accountId": profile.account_id, "roleName": profile.role_name}
+    if profile.sso_session:
+        key["sessionName"] = profile.sso_session
+    else:
+        key["startUrl"] = profile.start_url
+    # json.dumps(key, sort_keys=True, separators=(",", ":")), as botocore
+    text = "{%s}" % ",".join("%s:%s" % (_json_string(k), _json_string(v))
+                             for k, v in sorted(key.items()))
+    return os.path.join(cache_dir or _cli_cache_dir(),
+                        _sha1_hex(text.encode("utf-8")) + ".json")
+
+
+# -- Assembly: a resolved profile becomes a provider chain -------------------
+
+def _client(cls, profile, region=None, endpoint_url=None):
+    """A PortalClient, OIDCClient or _STSClient from the profile's settings
+    (``region`` defaults to its sso_region)."""
+    settings = profile.client_settings
+    try:
+        return cls._configured(region or profile.region, settings, endpoint_url)
+    except ConfigError as exc:
+        raise profile.error(str(exc)) from None
+
+
+class _LazyOIDCClient(object):
+    """Builds the OIDCClient on first use: most runs never refresh."""
+
+    def __init__(self, profile):
+        self._profile = profile
+        self._client = None
+
+    def __getattr__(self, name):
+        if self._client is None:
+            self._client = _client(OIDCClient, self._profile)
+        return getattr(self._client, name)
+
+
+def _build_provider(profile):
+    """The Provider of an SSO profile (with an SSOTokenProvider for an
+    sso-session profile)."""
+    token_provider = None
+    if profile.sso_session:
+        token_provider = SSOTokenProvider(
+            _LazyOIDCClient(profile),
+            standard_cached_token_filepath(profile.sso_session),
+            start_url=profile.start_url, region=profile.region,
+            login_command=profile.login_command)
+    return Provider(_client(PortalClient, profile), profile.account_id,
+                    profile.role_name, profile.start_url,
+                    token_provider=token_provider,
+                    login_command=profile.login_command)
+
+
+def _sso_cached_provider(profile):
+    """The profile's provider behind the CLI cache; a hit builds no client."""
+    return _CLICachedProvider(_cli_cache_path(profile),
+                              lambda: _build_provider(profile).retrieve(), "sso")
+
+
+_STS_LEGACY_GLOBAL = frozenset((  # regions the "legacy" setting sends to
+    "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+    "aws-global", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1",
+    "eu-west-2", "eu-west-3", "sa-east-1", "us-east-1", "us-east-2",
+    "us-west-1", "us-west-2"))
+
+
+def _sts_client(top):
+    """An STS client configured from the requested profile, as botocore
+    configures every client of the chain from the session's profile."""
+    settings = top.client_settings
+    region = settings.region
+    endpoint = None
+    if not settings.endpoints["sts"] and (region is None or (
+            settings.sts_regional_endpoints == "legacy"
+            and region in _STS_LEGACY_GLOBAL)):
+        endpoint = "https://sts.amazonaws.com"
+    return _client(_STSClient, top, region or "us-east-1", endpoint)
+
+
+def _build_chain(profile=None, config_file=None, environ=None, *,
+                 disk_cache=False, timeouts=None, mfa_prompt=None):
+    """The _Chain of any profile (SSO, or role_arn chains over SSO or static
+    keys) with its provider.  ``disk_cache`` puts every link behind the
+    credential cache shared with the AWS CLI; ``timeouts`` holds
+    connect_timeout/read_timeout for every client."""
+    chain = _load_chain(profile, config_file, environ)
+    chain.top.timeouts = dict(timeouts or {})
+    source = chain.source
+    if isinstance(source, _Profile):
+        source.timeouts = dict(timeouts or {})
+        provider = (_sso_cached_provider(source) if disk_cache
+                    else _build_provider(source))
+    else:
+        provider = source
+    if chain.links:
+        sts = _sts_client(chain.top)
+        for link in chain.links:
+            provider = _AssumeRoleProvider(provider, link, sts, mfa_prompt)
+            if disk_cache:
+                provider = _CLICachedProvider(
+                    os.path.join(_cli_cache_dir(), link.cache_key() + ".json"),
+                    provider.retrieve,
+                    extra={"AssumedRoleUser": {"Arn": link.role_arn}})
+    chain.provider = provider
+    return chain
+
+
+def from_profile(profile=None, *, config_file=None, mfa_prompt=None):
+    """Return a CredentialsCache for the SSO profile ``profile``.
+
+    The profile is looked up as botocore and the AWS CLI v2 do:
+    ``profile`` if given, else AWS_PROFILE, else ``default``; the config file
+    is ``config_file``, else AWS_CONFIG_FILE, else ~/.aws/config.  Legacy
+    profiles (sso_start_url, sso_region, sso_account_id, sso_role_name) read
+    the token cached under the start URL; sso-session profiles
+    (``sso_session = NAME`` plus ``[sso-session NAME]``) read the token cached
+    under the session name and refresh it (SSOTokenProvider).  Endpoint,
+    FIPS/dual-stack, CA bundle and max_attempts settings come from the
+    environment, then the profile (and its ``services`` section).
+
+    Role chains work as in botocore: a profile with ``role_arn`` and
+    ``source_profile`` assumes that role (STS AssumeRole, SigV4-signed) with
+    the source profile's credentials, to any depth, ending in an SSO profile
+    or static keys; ``role_session_name``, ``external_id``,
+    ``duration_seconds``, ``mfa_serial`` (``mfa_prompt(serial)`` must then
+    return the code), ``region`` and ``sts_regional_endpoints`` are honoured.
+
+    Raises ConfigError naming the profile and what is missing or wrong.
+    """
+    return CredentialsCache(_build_chain(profile, config_file,
+                                         mfa_prompt=mfa_prompt).provider)
+
+
+# -- Operations: login -------------------------------------------------------
 
 _DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 _PKCE_GRANTS = ["authorization_code", "refresh_token"]
@@ -2436,20 +2694,17 @@ _LOGIN_TIMEOUT = 600.0  # the AWS CLI waits 10 minutes for the browser
 _REGISTRATION_WINDOW = timedelta(minutes=15)
 
 
-class LoginError(Error):
-    """A login did not complete: denied, expired, or the browser step failed."""
-
-
 def _registration_path(profile):
-    """The AWS CLI's client-registration cache file (wire.md section 4.6)."""
+    """The AWS CLI's client-registration cache file (botocore utils.py,
+    SSOTokenFetcher / awscli customizations/sso/utils.py)."""
     # json.dumps(..., sort_keys=True) with default separators, as the CLI
     key = '{"region": %s, "scopes": %s, "session_name": %s, "startUrl": %s, ' \
           '"tool": "botocore"}' % (
               _json_string(profile.region),
               "null" if profile.scopes is None else "[%s]" % ", ".join(
                   _json_string(s) for s in profile.scopes),
-              "null" if profile.session_name is None else _json_string(
-                  profile.session_name),
+              "null" if profile.sso_session is None else _json_string(
+                  profile.sso_session),
               _json_string(profile.start_url))
     return os.path.join(_sso_cache_dir(), _sha1_hex(key.encode("utf-8")) + ".json")
 
@@ -2468,7 +2723,7 @@ def _client_registration(oidc, profile, pkce):
             return cached
     except Error as exc:
         _debug("no reusable client registration in %s: %s", path, exc)
-    name = "botocore-client-%s" % (profile.session_name or int(time.time()))
+    name = "botocore-client-%s" % (profile.sso_session or int(time.time()))
     if pkce:
         scopes = profile.scopes or ["sso:account:access"]
         response = oidc.register_client(
@@ -2502,7 +2757,8 @@ def _client_registration(oidc, profile, pkce):
 
 def _device_login(oidc, profile, registration, *, notify, open_browser,
                   sleep=time.sleep, clock=time.monotonic):
-    """The device-authorization flow (wire.md 3.8, 4.4); CreateToken result."""
+    """The device-authorization flow (RFC 8628; the SSO OIDC API Reference,
+    StartDeviceAuthorization and CreateToken); the CreateToken result."""
     start = oidc.start_device_authorization(
         client_id=registration["clientId"],
         client_secret=registration["clientSecret"], start_url=profile.start_url)
@@ -2544,64 +2800,6 @@ def _device_login(oidc, profile, registration, *, notify, open_browser,
             raise LoginError("the device code expired before the sign-in was "
                              "approved; run the login again")
         sleep(interval)
-
-
-def _pkce_login(oidc, profile, registration, *, notify, open_browser, port=0,
-                timeout=_LOGIN_TIMEOUT):
-    """The authorization-code flow with PKCE (wire.md 3.5, 4.5)."""
-    import base64
-    import hashlib
-    import secrets
-    from urllib.parse import quote, urlsplit
-
-    verifier = "".join(secrets.choice(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-        for _ in range(64))
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(
-        verifier.encode("ascii")).digest()).decode("ascii").rstrip("=")
-    state = _uuid4()
-    server = _CallbackServer(port)
-    try:
-        redirect_uri = "http://127.0.0.1:%d%s" % (server.port, _CALLBACK_PATH)
-        base = urlsplit(oidc.endpoint_url)
-        scopes = " ".join(registration.get("scopes") or profile.scopes
-                          or ["sso:account:access"])
-        url = "%s://%s/authorize?%s" % (base.scheme, base.netloc, "&".join(
-            "%s=%s" % (k, quote(v, safe="")) for k, v in (
-                ("response_type", "code"),
-                ("client_id", registration["clientId"]),
-                ("redirect_uri", redirect_uri), ("state", state),
-                ("code_challenge_method", "S256"), ("scopes", scopes),
-                ("code_challenge", challenge))))
-        notify("To sign in, open this URL in a browser on this machine "
-               "(redirects to %s):\n  %s\nWaiting for the browser (Ctrl-C to "
-               "cancel)..." % (redirect_uri, url))
-        open_browser(url)
-        query = server.wait(timeout)
-    finally:
-        server.close()
-    if query is None:
-        raise LoginError("no sign-in arrived within %d seconds; run the login "
-                         "again" % timeout)
-    if query.get("error"):
-        raise LoginError("the sign-in failed in the browser: %s" % _one_line(
-            query.get("error_description") or query["error"], 200))
-    if query.get("state") != state:
-        raise LoginError("the sign-in response did not carry the expected state "
-                         "(a stale or forged browser tab?); run the login again")
-    if not query.get("code"):
-        raise LoginError("the sign-in response carried no authorization code")
-    try:
-        return oidc.create_token(
-            grant_type="authorization_code", client_id=registration["clientId"],
-            client_secret=registration["clientSecret"],
-            redirect_uri=redirect_uri, code_verifier=verifier,
-            code=query["code"])
-    except APIError as exc:
-        if exc.code == "ExpiredTokenException":
-            raise LoginError("the authorization code expired; run the login "
-                             "again") from None
-        raise
 
 
 class _CallbackServer(object):
@@ -2660,24 +2858,93 @@ class _CallbackServer(object):
         self._socket.close()
 
 
+def _pkce_login(oidc, profile, registration, *, notify, open_browser, port=0,
+                timeout=_LOGIN_TIMEOUT):
+    """The authorization-code flow with PKCE (RFC 7636; botocore utils.py
+    SSOTokenFetcherAuth, as the AWS CLI v2 runs it)."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import quote, urlsplit
+
+    verifier = "".join(secrets.choice(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        for _ in range(64))
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(
+        verifier.encode("ascii")).digest()).decode("ascii").rstrip("=")
+    state = _uuid4()
+    server = _CallbackServer(port)
+    try:
+        redirect_uri = "http://127.0.0.1:%d%s" % (server.port, _CALLBACK_PATH)
+        base = urlsplit(oidc.endpoint_url)
+        scopes = " ".join(registration.get("scopes") or profile.scopes
+                          or ["sso:account:access"])
+        url = "%s://%s/authorize?%s" % (base.scheme, base.netloc, "&".join(
+            "%s=%s" % (k, quote(v, safe="")) for k, v in (
+                ("response_type", "code"),
+                ("client_id", registration["clientId"]),
+                ("redirect_uri", redirect_uri), ("state", state),
+                ("code_challenge_method", "S256"), ("scopes", scopes),
+                ("code_challenge", challenge))))
+        notify("To sign in, open this URL in a browser on this machine "
+               "(redirects to %s):\n  %s\nWaiting for the browser (Ctrl-C to "
+               "cancel)..." % (redirect_uri, url))
+        open_browser(url)
+        query = server.wait(timeout)
+    finally:
+        server.close()
+    if query is None:
+        raise LoginError("no sign-in arrived within %d seconds; run the login "
+                         "again" % timeout)
+    if query.get("error"):
+        raise LoginError("the sign-in failed in the browser: %s" % _one_line(
+            query.get("error_description") or query["error"], 200))
+    if query.get("state") != state:
+        raise LoginError("the sign-in response did not carry the expected state "
+                         "(a stale or forged browser tab?); run the login again")
+    if not query.get("code"):
+        raise LoginError("the sign-in response carried no authorization code")
+    try:
+        return oidc.create_token(
+            grant_type="authorization_code", client_id=registration["clientId"],
+            client_secret=registration["clientSecret"],
+            redirect_uri=redirect_uri, code_verifier=verifier,
+            code=query["code"])
+    except APIError as exc:
+        if exc.code == "ExpiredTokenException":
+            raise LoginError("the authorization code expired; run the login "
+                             "again") from None
+        raise
+
+
+class _LoginResult(object):
+    """Where the token of a login is cached, until when, and whether the
+    cached one was still good (so no sign-in happened)."""
+
+    __slots__ = ("path", "expires", "already_valid")
+
+    def __init__(self, path, expires, already_valid):
+        self.path = path
+        self.expires = expires
+        self.already_valid = already_valid
+
+
 def _login(profile, *, use_device_code=False, no_browser=False, port=0,
-           force=False, notify, environ=None):
-    """Log in for ``profile``; return (token path, expiry, already valid)."""
+           force=False, notify):
+    """Log in for ``profile``; return a _LoginResult."""
     path = standard_cached_token_filepath(profile.token_key)
     if not force:
         try:
             cached = _load_token(path)
             remaining = cached.token.expires - _utcnow()
             if remaining > _REFRESH_WINDOW or (
-                    remaining > timedelta(0) and profile.session_name
+                    remaining > timedelta(0) and profile.sso_session
                     and _refresh_blocker(cached.document) is None):
-                return path, cached.token.expires, True
+                return _LoginResult(path, cached.token.expires, True)
         except InvalidTokenError:
             pass
-    environ = os.environ if environ is None else environ
-    oidc = OIDCClient(profile.region,
-                      **_client_options(profile, "sso_oidc", environ))
-    pkce = bool(profile.session_name) and not use_device_code
+    oidc = _client(OIDCClient, profile)
+    pkce = bool(profile.sso_session) and not use_device_code
     registration = _client_registration(oidc, profile, pkce)
 
     def open_browser(url):
@@ -2697,15 +2964,10 @@ def _login(profile, *, use_device_code=False, no_browser=False, port=0,
     else:
         response = _device_login(oidc, profile, registration, notify=notify,
                                  open_browser=open_browser)
-    access_token = response.get("accessToken")
-    expires_in = response.get("expiresIn")
-    if not (isinstance(access_token, str) and access_token and _is_int(expires_in)):
-        raise APIError("CreateToken", "InvalidResponse", 200,
-                       "the response lacks accessToken or expiresIn")
-    expires = _utcnow().replace(microsecond=0) + timedelta(seconds=expires_in)
+    token = _token_from_create_token(response)
     document = {"startUrl": profile.start_url, "region": profile.region,
-                "accessToken": access_token,
-                "expiresAt": _format_timestamp(expires),
+                "accessToken": token.value,
+                "expiresAt": _format_timestamp(token.expires),
                 "clientId": registration["clientId"],
                 "clientSecret": registration["clientSecret"],
                 "registrationExpiresAt": registration["expiresAt"]}
@@ -2716,8 +2978,10 @@ def _login(profile, *, use_device_code=False, no_browser=False, port=0,
     except OSError as exc:
         raise Error("signed in, but cannot write the token to %s: %s" % (
             path, _os_error_text(exc))) from exc
-    return path, expires, False
+    return _LoginResult(path, token.expires, False)
 
+
+# -- Operations: logout, list, status ----------------------------------------
 
 def _profiles_sharing_token(profile):
     """Every profile of the config that uses ``profile``'s token file."""
@@ -2728,13 +2992,9 @@ def _profiles_sharing_token(profile):
         except Error:
             continue
         if other.token_key == profile.token_key and (
-                bool(other.session_name) == bool(profile.session_name)):
+                bool(other.sso_session) == bool(profile.sso_session)):
             result.append(other)
     return result
-
-
-def _cli_cache_dir():
-    return os.path.join(_home_dir(), ".aws", "cli", "cache")
 
 
 def _logout_token_file(path, client=None):
@@ -2766,11 +3026,10 @@ def _logout_token_file(path, client=None):
     return True
 
 
-def _list_accounts(profile, environ=None):
+def _list_accounts(profile):
     """[{accountId, accountName, emailAddress, roles: [...]}, ...] sorted."""
-    environ = os.environ if environ is None else environ
-    provider = _build_provider(profile, environ)
-    token = _bearer_token(profile, provider)
+    provider = _build_provider(profile)
+    token = provider.bearer_token()
     accounts = provider.client.list_accounts(access_token=token.value)
     result = []
     for account in accounts:
@@ -2788,18 +3047,6 @@ def _list_accounts(profile, environ=None):
     return sorted(result, key=lambda a: (a["accountName"], a["accountId"]))
 
 
-def _bearer_token(profile, provider):
-    """The profile's access token, refreshed if due (InvalidTokenError)."""
-    if provider.token_provider is not None:
-        return provider.token_provider.retrieve_bearer_token()
-    path = standard_cached_token_filepath(profile.token_key)
-    token = _load_token(path, profile.login_command).token
-    if _utcnow() >= token.expires:
-        raise InvalidTokenError("the cached token in %s expired at %s" % (
-            path, _format_timestamp(token.expires)), profile.login_command, path)
-    return token
-
-
 def _profile_name_for(account, role):
     """A predictable profile name: <account name>.<role>, file-safe."""
     raw = "%s.%s" % (account["accountName"], role)
@@ -2807,10 +3054,11 @@ def _profile_name_for(account, role):
 
 
 def _status(profile):
-    """A secret-free description of the login state (a dict) and usability."""
+    """A secret-free description of the login state, as a dict whose
+    ``usable`` tells whether credentials can be had without a login."""
     path = standard_cached_token_filepath(profile.token_key)
     info = {"profile": profile.name, "token_file": path,
-            "sso_session": profile.session_name,
+            "sso_session": profile.sso_session,
             "start_url": profile.start_url, "sso_region": profile.region,
             "logged_in": False, "expires_at": None, "seconds_left": None,
             "refreshable": False, "refresh_problem": None,
@@ -2819,41 +3067,76 @@ def _status(profile):
     try:
         cached = _load_token(path)
     except InvalidTokenError as exc:
-        info["problem"] = exc.reason
-        return info, False
+        info.update(problem=exc.reason, usable=False)
+        return info
     remaining = int((cached.token.expires - now).total_seconds())
     info.update(expires_at=_format_timestamp(cached.token.expires),
                 seconds_left=max(remaining, 0), logged_in=remaining > 0)
     registration = cached.document.get("registrationExpiresAt")
     if isinstance(registration, str):
         info["registration_expires_at"] = registration
-    if profile.session_name:
+    if profile.sso_session:
         problem = _refresh_blocker(cached.document)
         info["refreshable"] = problem is None
         info["refresh_problem"] = problem
     else:
         info["refresh_problem"] = "legacy profiles cannot refresh"
     if profile.account_id and profile.role_name:
-        creds = _CLICachedProvider(_sso_cache_path(profile), None, "sso")._read()
+        creds = _CLICachedProvider(_cli_cache_path(profile), None, "sso")._read()
         if creds is not None:
             info["cached_credentials_until"] = _format_timestamp(creds.expires)
-    usable = remaining > 0 or (info["refreshable"] and bool(profile.session_name))
-    return info, usable
+    info["usable"] = remaining > 0 or (info["refreshable"]
+                                       and bool(profile.sso_session))
+    return info
 
 
-def _format_duration(seconds):
-    if seconds is None or seconds <= 0:
-        return "expired"
-    hours, rest = divmod(int(seconds), 3600)
-    return "%dh%02dm" % (hours, rest // 60) if hours else "%dm%02ds" % divmod(
-        rest, 60)
-
-
-# -- Credential server (the container credentials protocol) ------------------
+# -- Operations: the credential server (container credentials protocol) ---
 
 _SERVE_PATH = "/credentials"
 _HEALTH_PATH = "/health"
 _SERVE_WINDOW = timedelta(minutes=20)  # SDKs refresh 15 minutes ahead
+
+
+def _credential_handler(server):
+    import http.server
+    import json
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "ssocreds"
+        sys_version = ""
+
+        def _respond(self):
+            path = self.path.split("?", 1)[0]
+            status, document = server.answer(
+                self.command, path, self.headers.get("Authorization"))
+            body = json.dumps(document).encode("utf-8")
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if 0 < length <= 65536:
+                self.rfile.read(length)  # drain a body we do not use
+            elif length:  # too big or unreadable: don't reuse the connection
+                self.close_connection = True
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            if status == 405:
+                self.send_header("Allow", "GET")
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _respond
+
+        def log_message(self, fmt, *args):
+            _debug("serve: %s %s", self.address_string(), fmt % args)
+
+    return Handler
 
 
 class _CredentialServer(object):
@@ -2938,468 +3221,175 @@ class _CredentialServer(object):
             "AccountId")))
 
 
-def _credential_handler(server):
-    import http.server
-    import json
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "ssocreds"
-        sys_version = ""
-
-        def _respond(self):
-            path = self.path.split("?", 1)[0]
-            status, document = server.answer(
-                self.command, path, self.headers.get("Authorization"))
-            body = json.dumps(document).encode("utf-8")
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if 0 < length <= 65536:
-                self.rfile.read(length)  # drain a body we do not use
-            elif length:  # too big or unreadable: don't reuse the connection
-                self.close_connection = True
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            if status == 405:
-                self.send_header("Allow", "GET")
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _respond
-
-        def log_message(self, fmt, *args):
-            _debug("serve: %s %s", self.address_string(), fmt % args)
-
-    return Handler
-
-
-# -- Credential output formats -----------------------------------------------
-
-_EXPORT_FORMATS = ("process", "env", "env-no-export", "powershell",
-                   "windows-cmd", "fish")
-
-
-def _credential_items(creds, names):
-    """(name, value) pairs of the access key id, secret key, session token,
-    expiry (``…Z``) and account id under the five ``names`` of a format;
-    values that are unknown (no account id) are left out."""
-    values = (creds.access_key_id, creds.secret_access_key, creds.session_token,
-              _format_timestamp(creds.expires), creds.account_id)
-    return [(n, v) for n, v in zip(names, values) if v]
-
-
-_PROCESS_NAMES = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration",
-                  "AccountId")  # credential_process and the CLI cache
-
-
-def _credential_variables(creds):
-    """The environment variables the AWS SDKs read, in a fixed order."""
-    return _credential_items(creds, (
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "AWS_CREDENTIAL_EXPIRATION", "AWS_ACCOUNT_ID"))
-
-
-def _format_credentials(creds, fmt):
-    if fmt == "process":
-        items = [("Version", 1)] + _credential_items(creds, _PROCESS_NAMES)
-        return "{\n%s\n}\n" % ",\n".join(
-            "  %s: %s" % (_json_string(k), v if isinstance(v, int)
-                          else _json_string(v)) for k, v in items)
-    line = {
-        "env": lambda k, v: "export %s=%s" % (k, _shell_quote(v)),
-        "env-no-export": lambda k, v: "%s=%s" % (k, _shell_quote(v)),
-        "powershell": lambda k, v: "$Env:%s=%s" % (k, _powershell_quote(v)),
-        "windows-cmd": lambda k, v: 'set "%s=%s"' % (k, _cmd_value(v)),
-        "fish": lambda k, v: "set -gx %s %s" % (k, _fish_quote(v)),
-    }[fmt]
-    return "".join(line(k, v) + "\n" for k, v in _credential_variables(creds))
-
-
-def _powershell_quote(value):
-    # PowerShell also closes single-quoted strings on the typographic quotes.
-    for quote in "'\u2018\u2019\u201a\u201b":
-        value = value.replace(quote, quote * 2)
-    return "'" + value + "'"
-
-
-def _fish_quote(value):
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _cmd_value(value):
-    # Inside set "NAME=value" only %, " and line breaks cannot be expressed.
-    if any(c in value for c in '%"\r\n'):
-        raise Error("a credential value contains a character cmd.exe cannot "
-                    "take; use another --format")
-    return value
-
-
-# -- Shared credentials file -------------------------------------------------
-
-# Keys a section we write may hold; stale ones we do not set are dropped
-# (botocore falls back to aws_security_token for the session token).
-_CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key",
-                    "aws_session_token", "aws_security_token",
-                    "aws_session_expiration", "aws_account_id")
-
-
-def _credentials_file_path():
-    path = os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
-    if path:
-        return os.path.expanduser(os.path.expandvars(path))
-    return os.path.join(_home_dir(), ".aws", "credentials")
-
-
-def _merge_credentials_section(text, section, values):
-    """Set ``values`` in ``[section]`` of credentials-file ``text``.
-
-    Every other section, key, comment and blank line is kept as it was; keys
-    of the section are updated in place and new ones added at its end.
-    Stale credential keys that ``values`` does not set are removed.
-    """
-    lines = text.splitlines()
-    start = end = None
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith("[") and "]" in stripped:
-            if start is not None and end is None:
-                end = i
-            if stripped[1:stripped.rfind("]")].strip() == section:
-                start, end = i, None
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        if lines:
-            lines.append("")
-        lines.append("[%s]" % section)
-        lines.extend("%s = %s" % item for item in values.items())
-        return "\n".join(lines) + "\n"
-    end = len(lines) if end is None else end
-    body, pending = [], dict(values)
-    for line in lines[start + 1:end]:
-        key = line.split("=", 1)[0].strip().lower() if "=" in line else None
-        if key in pending:
-            body.append("%s = %s" % (key, pending.pop(key)))
-        elif key not in _CREDENTIAL_KEYS:
-            body.append(line)
-    insert = len(body)
-    while insert and not body[insert - 1].strip():
-        insert -= 1
-    body[insert:insert] = ["%s = %s" % item for item in pending.items()]
-    lines[start + 1:end] = body
-    return "\n".join(lines) + "\n"
-
-
-def _write_credentials_file(path, section, creds):
-    values = dict(_credential_items(creds, (
-        "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
-        "aws_session_expiration", "aws_account_id")))
-    try:
-        text = _decode_utf8(_read_file(path))
-    except FileNotFoundError:
-        text = ""
-    except (OSError, UnicodeDecodeError) as exc:
-        raise Error("cannot read the credentials file %s: %s" % (
-            path, _os_error_text(exc))) from exc
-    updated = _merge_credentials_section(text, section, values)
-    try:
-        _write_file(path, updated.encode("utf-8"))
-    except OSError as exc:
-        raise Error("cannot write the credentials file %s: %s" % (
-            path, _os_error_text(exc))) from exc
-
-
 # -- Command line ------------------------------------------------------------
-
-_HELP = """\
-usage: ssocreds [--version] [--debug] [--connect-timeout S] [--read-timeout S]
-                [-h] COMMAND [OPTIONS]
-
-AWS IAM Identity Center (SSO) credentials from the AWS CLI's login cache.
-
-commands:
-  export             print credentials (credential_process JSON or shell code)
-  exec               run a command with credentials in its environment
-  write-credentials  write credentials into ~/.aws/credentials
-  login              sign in (browser with PKCE, or a device code)
-  logout             sign out and delete the cached token and credentials
-  list               list the accounts and roles you can use
-  status             show whether you are signed in, and until when
-  serve              serve refreshing credentials to other processes and
-                     containers (the ECS container credentials endpoint)
-
-options:
-  --version          print the version and exit
-  --debug            diagnostics on stderr (secrets are never printed)
-  --connect-timeout S, --read-timeout S
-                     network timeouts in seconds (default 10 and 60)
-  -h, --help         this help; COMMAND --help for a command's options
-
-examples:
-  # every AWS SDK and tool, through a wrapper profile in ~/.aws/config:
-  #   [profile dev-process]
-  #   credential_process = ssocreds export --profile dev
-  ssocreds export --profile dev
-  eval "$(ssocreds export --profile dev --format env)"
-  ssocreds exec --profile dev -- aws s3 ls
-  ssocreds write-credentials --profile dev --credentials-profile dev-static
-
-The profile defaults to AWS_PROFILE, then "default".  Log in first with
-ssocreds login --profile PROFILE (or aws sso login --profile PROFILE).
-"""
-
-_COMMAND_HELP = {
-    "login": """\
-usage: ssocreds login [--profile P | --sso-session S] [--use-device-code]
-                      [--no-browser] [--redirect-port N] [--force]
-
-Sign in to IAM Identity Center and cache the token where the AWS CLI and the
-AWS SDKs find it.  sso-session profiles use the authorization-code flow with
-PKCE (a browser on this machine redirects to 127.0.0.1); legacy profiles and
---use-device-code use a device code you confirm in any browser.
-
-  --profile P          the profile (default: AWS_PROFILE, then "default")
-  --sso-session S      log in to [sso-session S] directly
-  --use-device-code    use the device-code flow (e.g. over SSH)
-  --no-browser         print the URL instead of opening a browser
-  --redirect-port N    listen for the PKCE redirect on 127.0.0.1:N (for SSH
-                       port forwarding; default: any free port)
-  --force              log in even if the cached token is still valid
-""",
-    "logout": """\
-usage: ssocreds logout [--profile P | --sso-session S | --all]
-
-Sign out: call the portal's Logout for the cached token, delete the token file
-and the role credentials cached for it in ~/.aws/cli/cache.  --all does this
-for every cached token, like aws sso logout.  Client registrations are kept.
-""",
-    "list": """\
-usage: ssocreds list [--profile P | --sso-session S] [--format F]
-
-List the accounts and roles the signed-in user can use.
-
-  --format F   table (default), json, or config: a ready-to-paste
-               [profile ACCOUNT.ROLE] section for every account and role
-""",
-    "status": """\
-usage: ssocreds status [--profile P | --sso-session S] [--json]
-
-Show the token file, session, expiry and time left, whether the token can be
-refreshed, the registration's expiry and whether live credentials are cached.
-Exits 0 when the login is usable, 1 when a login is needed.  Never prints a
-secret.
-""",
-    "export": """\
-usage: ssocreds export [--profile P] [--format F] [--no-cache]
-
-Print credentials for the SSO profile P.
-
-  --profile P     the profile (default: AWS_PROFILE, then "default")
-  --format F      process (credential_process JSON, the default), env,
-                  env-no-export, powershell, windows-cmd or fish
-  --no-cache      skip the credential cache shared with the AWS CLI
-                  (~/.aws/cli/cache) and always ask the portal
-""",
-    "serve": """\
-usage: ssocreds serve [--profile P] [--host H] [--port N] [--token-file F]
-                      [--env-file F] [--allow-non-loopback] [--no-cache]
-
-Serve refreshing credentials over the container credentials protocol that
-every AWS SDK speaks.  Prints AWS_CONTAINER_CREDENTIALS_FULL_URI and
-AWS_CONTAINER_AUTHORIZATION_TOKEN as NAME=value lines (or writes them to
---env-file F, mode 0600), then serves until SIGINT or SIGTERM.
-
-  --host H                 address to bind (default 127.0.0.1)
-  --port N                 port (default: any free port)
-  --token-file F           the authorization token to require (default: a
-                           fresh random 256-bit token)
-  --allow-non-loopback     allow --host beyond loopback (prints a warning)
-  --no-cache               skip the credential cache shared with the CLI
-""",
-    "exec": """\
-usage: ssocreds exec [--profile P] [--no-cache] [--serve] -- COMMAND [ARG...]
-
-Run COMMAND (without a shell) with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION and AWS_ACCOUNT_ID set, and
-AWS_PROFILE and other static keys removed.  The profile's region is passed as
-AWS_REGION and AWS_DEFAULT_REGION unless they are set.  Exits with COMMAND's
-status.
-
-  --profile P     the profile (default: AWS_PROFILE, then "default")
-  --no-cache      skip the credential cache shared with the AWS CLI
-  --serve         give COMMAND a private credential endpoint on 127.0.0.1
-                  (AWS_CONTAINER_CREDENTIALS_FULL_URI and a random token)
-                  instead of keys, so it gets fresh credentials for as long
-                  as it runs; the endpoint stops with COMMAND
-""",
-    "write-credentials": """\
-usage: ssocreds write-credentials [--profile P] [--credentials-profile NAME]
-
-Write credentials as section [NAME] of AWS_SHARED_CREDENTIALS_FILE
-(default ~/.aws/credentials), keeping every other section and comment, for
-tools that only read that file.  The file is replaced atomically, mode 0600.
-
-  --profile P                  the profile (default: AWS_PROFILE, "default")
-  --credentials-profile NAME   the section to write (default: the profile)
-  --no-cache                   skip the credential cache shared with the CLI
-""",
-}
-
-# Command -> {option: takes a value}
-_OPTIONS = {
-    "login": {"--profile": True, "--sso-session": True, "--use-device-code": False,
-              "--no-browser": False, "--redirect-port": True, "--force": False},
-    "logout": {"--profile": True, "--sso-session": True, "--all": False},
-    "list": {"--profile": True, "--sso-session": True, "--format": True},
-    "status": {"--profile": True, "--sso-session": True, "--json": False},
-    "export": {"--profile": True, "--format": True, "--no-cache": False},
-    "exec": {"--profile": True, "--no-cache": False, "--serve": False},
-    "serve": {"--profile": True, "--host": True, "--port": True,
-              "--token-file": True, "--env-file": True,
-              "--allow-non-loopback": False, "--no-cache": False},
-    "write-credentials": {"--profile": True, "--credentials-profile": True,
-                          "--no-cache": False},
-}
+# One table (_COMMANDS) drives parsing, usage, --help and dispatch.
 
 
 class _UsageError(Exception):
     pass
 
 
-_TIMEOUT_OPTIONS = {"--connect-timeout": "connect_timeout",
-                    "--read-timeout": "read_timeout"}
+class _ChildError(Error):
+    """exec could not run its command; ``status`` is the shell's (126/127)."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def _port_number(text):
+    if not (text.isdigit() and int(text) < 65536):
+        raise ValueError("must be a port number")
+    return int(text)
+
+
+def _seconds(text):
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 3600:
+        raise ValueError("takes seconds, more than 0")
+    return seconds
+
+
+class _Option(object):
+    """One option: ``--name METAVAR`` when it takes a value, else a flag.
+    ``convert`` turns the text into the value (ValueError: a usage error);
+    ``choices`` lists the allowed values, the first being the default."""
+
+    __slots__ = ("name", "metavar", "help", "convert", "choices")
+
+    def __init__(self, name, metavar, help, convert=None, choices=None):
+        self.name = name
+        self.metavar = metavar
+        self.help = help
+        self.convert = convert
+        self.choices = choices
+
+    @property
+    def attr(self):
+        return self.name[2:].replace("-", "_")
+
+    @property
+    def default(self):
+        if self.choices:
+            return self.choices[0]
+        return None if self.metavar else False
+
+    def usage(self):
+        return self.name + (" " + self.metavar if self.metavar else "")
+
+
+class _Command(object):
+    """One command: its options, one-line summary, --help text and handler.
+    ``exclusive`` names options that cannot be combined (shown as
+    ``[A | B]``); ``trailing`` describes the arguments after the options."""
+
+    __slots__ = ("name", "summary", "description", "options", "handler",
+                 "exclusive", "trailing")
+
+    def __init__(self, name, summary, description, options, handler,
+                 exclusive=(), trailing=None):
+        self.name = name
+        self.summary = summary
+        self.description = description
+        self.options = options
+        self.handler = handler
+        self.exclusive = exclusive
+        self.trailing = trailing
+
+    def usage(self):
+        parts, grouped = [], False
+        for option in self.options:
+            if option.name in self.exclusive:
+                if not grouped:
+                    grouped = True
+                    parts.append("[%s]" % " | ".join(
+                        o.usage() for o in self.options
+                        if o.name in self.exclusive))
+                continue
+            parts.append("[%s]" % option.usage())
+        if self.trailing:
+            parts.append(self.trailing)
+        return _wrap_usage("usage: ssocreds %s " % self.name, parts)
+
+    def help(self):
+        lines = [self.usage(), "", self.description.rstrip("\n"), ""]
+        lines += _option_lines(self.options)
+        lines += ["", "Global options (ssocreds --help): --debug, "
+                  "--connect-timeout S, --read-timeout S."]
+        return "\n".join(lines) + "\n"
+
+
+def _wrap_usage(prefix, parts, width=79):
+    lines, line = [], prefix.rstrip()
+    for part in parts:
+        if len(line) + 1 + len(part) > width and line.strip() != prefix.strip():
+            lines.append(line)
+            line = " " * len(prefix) + part
+        else:
+            line += " " + part
+    return "\n".join(lines + [line])
+
+
+def _option_lines(options, width=79):
+    import textwrap
+
+    column = max(len(o.usage()) for o in options) + 4
+    lines = []
+    for option in options:
+        text = option.help
+        if option.choices:
+            text += " (default %s)" % option.choices[0]
+        wrapped = textwrap.wrap(text, width - column) or [""]
+        lines.append("  %-*s%s" % (column - 2, option.usage(), wrapped[0]))
+        lines += [" " * column + rest for rest in wrapped[1:]]
+    return lines
+
+
+_PROFILE = _Option("--profile", "P", "the profile (default: AWS_PROFILE, then "
+                   'AWS_DEFAULT_PROFILE, then "default")')
+_SSO_SESSION = _Option("--sso-session", "S", "use [sso-session S] itself "
+                       "instead of a profile")
+_NO_CACHE = _Option("--no-cache", None, "skip the credential cache shared with "
+                    "the AWS CLI (~/.aws/cli/cache) and always ask the service")
+_GLOBAL_OPTIONS = (
+    _Option("--debug", None, "diagnostics on stderr (secrets are never "
+            "printed)"),
+    _Option("--connect-timeout", "S", "seconds to wait for a connection "
+            "(default 10)", _seconds),
+    _Option("--read-timeout", "S", "seconds to wait for each read (default 60)",
+            _seconds),
+)
+_TIMEOUT_OPTIONS = ("connect_timeout", "read_timeout")
 
 
 def _cli_timeouts(options):
     """--connect-timeout/--read-timeout as client keyword arguments."""
-    return {key: options[name] for name, key in _TIMEOUT_OPTIONS.items()
-            if name in options}
-
-
-def _with_timeouts(profile, options):
-    """Apply --connect-timeout/--read-timeout to the profile's clients."""
-    profile.timeouts = _cli_timeouts(options)
-    return profile
-
-
-def _parse_command_line(argv):
-    """Split argv into (command, {option: value}, trailing arguments)."""
-    options = {"--debug": False}
-    args = list(argv)
-    command = None
-    while args:
-        arg = args.pop(0)
-        if arg in ("-h", "--help"):
-            return "help", {"command": command}, []
-        if arg == "--version":
-            return "version", {}, []
-        if arg == "--debug":
-            options["--debug"] = True
-            continue
-        name, has_value, value = arg.partition("=")
-        if name in _TIMEOUT_OPTIONS:
-            if not has_value:
-                if not args:
-                    raise _UsageError("%s needs a value" % name)
-                value = args.pop(0)
-            try:
-                seconds = float(value)
-            except ValueError:
-                seconds = 0.0
-            if not 0 < seconds < 3600:
-                raise _UsageError("%s takes seconds, more than 0" % name)
-            options[name] = seconds
-            continue
-        if command is None:
-            if arg not in _OPTIONS:
-                raise _UsageError("unknown command %s" % _quote_value(arg)
-                                  if not arg.startswith("-") else
-                                  "unknown option %s" % _quote_value(arg))
-            command = arg
-            continue
-        if arg == "--":
-            break
-        name, has_value, value = arg.partition("=")
-        known = _OPTIONS[command]
-        if name not in known:
-            if command == "exec" and not arg.startswith("-"):
-                args.insert(0, arg)
-                break
-            raise _UsageError("%s: unknown option %s" % (command,
-                                                         _quote_value(arg)))
-        if known[name]:
-            if not has_value:
-                if not args:
-                    raise _UsageError("%s: %s needs a value" % (command, name))
-                value = args.pop(0)
-            options[name] = value
-        elif has_value:
-            raise _UsageError("%s: %s takes no value" % (command, name))
-        else:
-            options[name] = True
-    if command is None:
-        raise _UsageError("no command given")
-    formats = {"export": _EXPORT_FORMATS, "list": ("table", "json", "config")}
-    if command in formats:
-        fmt = options.setdefault("--format", formats[command][0])
-        if fmt not in formats[command]:
-            raise _UsageError("%s: --format must be one of %s" % (
-                command, ", ".join(formats[command])))
-    chosen = [o for o in ("--profile", "--sso-session", "--all") if o in options]
-    if len(chosen) > 1:
-        raise _UsageError("%s: %s cannot be combined" % (command, " and ".join(
-            chosen)))
-    for name in ("--redirect-port", "--port"):
-        port = options.get(name)
-        if port is not None and not (port.isdigit() and int(port) < 65536):
-            raise _UsageError("%s: %s must be a port number" % (command, name))
-    host = options.get("--host")
-    if host is not None and not _is_loopback(host) and not options.get(
-            "--allow-non-loopback"):
-        raise _UsageError(
-            "serve: %s is not a loopback address; the AWS SDKs accept plain "
-            "http only from loopback, and anyone who can reach the port can try "
-            "the token: add --allow-non-loopback if you mean it" % host)
-    if command == "exec" and not args:
-        raise _UsageError("exec: no command to run (ssocreds exec -- COMMAND)")
-    if command != "exec" and args:
-        raise _UsageError("%s: unexpected argument %s" % (
-            command, _quote_value(args[0])))
-    return command, options, args
+    return {name: getattr(options, name) for name in _TIMEOUT_OPTIONS
+            if getattr(options, name) is not None}
 
 
 def _cli_provider(options):
-    """(requested profile, provider) for export, exec, serve, write-creds.
-
-    The credential cache is checked before any client is built, so a hit
-    stays cheap; --no-cache skips it.
-    """
-    top, source, links, provider = _build_chain(
-        options.get("--profile"), disk_cache=not options.get("--no-cache"),
-        timeouts=_cli_timeouts(options), mfa_prompt=_ask_mfa_code)
+    """The _Chain (with its provider) of export, exec, serve and
+    write-credentials.  The credential cache is checked before any client is
+    built, so a hit stays cheap; --no-cache skips it."""
+    chain = _build_chain(options.profile, disk_cache=not options.no_cache,
+                         timeouts=_cli_timeouts(options),
+                         mfa_prompt=_ask_mfa_code)
+    source = chain.source
     if isinstance(source, _Profile):
         _debug('SSO profile "%s" from %s: start URL %s, region %s, account %s, '
                "role %s, token key %s (%s)", source.name, source.path,
                source.start_url, source.region, source.account_id,
                source.role_name, source.token_key,
-               "sso-session" if source.session_name else "legacy start URL")
+               "sso-session" if source.sso_session else "legacy start URL")
     else:
         _debug('static keys of profile "%s"', source.name)
-    for link in links:
+    for link in chain.links:
         _debug('then profile "%s" assumes %s', link.name, link.role_arn)
-    return top, provider
-
-
-def _cli_credentials(options):
-    top, provider = _cli_provider(options)
-    return top, provider.retrieve()
+    return chain
 
 
 def _ask_mfa_code(serial):
@@ -3418,19 +3408,25 @@ def _ask_mfa_code(serial):
     return code
 
 
-def _cmd_export(options, args):
-    _profile, creds = _cli_credentials(options)
-    sys.stdout.write(_format_credentials(creds, options["--format"]))
+def _note(text):
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _cmd_export(options):
+    creds = _cli_provider(options).provider.retrieve()
+    sys.stdout.write(_format_credentials(creds, options.format))
     sys.stdout.flush()
     return 0
 
 
-def _cmd_write_credentials(options, args):
-    profile, creds = _cli_credentials(options)
-    section = options.get("--credentials-profile") or profile.name
+def _cmd_write_credentials(options):
+    chain = _cli_provider(options)
+    creds = chain.provider.retrieve()
+    section = options.credentials_profile or chain.top.name
     path = _credentials_file_path()
     _write_credentials_file(path, section, creds)
-    sys.stderr.write("ssocreds: wrote [%s] to %s (expires %s)\n" % (
+    _note("ssocreds: wrote [%s] to %s (expires %s)" % (
         section, path, _format_timestamp(creds.expires)))
     return 0
 
@@ -3453,26 +3449,51 @@ def _child_environment(profile, variables):
     return env
 
 
-def _cmd_exec(options, args):
-    if options.get("--serve"):
-        return _exec_with_server(options, args)
-    profile, creds = _cli_credentials(options)
-    env = _child_environment(profile, _credential_variables(creds))
-    return _run_child(args, env)
+def _child_error(exc, program):
+    """The _ChildError (shell exit status and message) for an OSError that
+    starting ``program`` raised."""
+    if isinstance(exc, FileNotFoundError):
+        return _ChildError(127, "command not found: %s" % program)
+    if isinstance(exc, PermissionError):
+        return _ChildError(126, "command not executable: %s" % program)
+    return _ChildError(126, "cannot run %s: %s" % (program, _os_error_text(exc)))
+
+
+def _run_child(argv, env):
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        if os.name != "nt":
+            os.execvpe(argv[0], argv, env)  # the child takes over this process
+        import subprocess
+
+        return subprocess.call(argv, env=env)
+    except OSError as exc:
+        raise _child_error(exc, argv[0]) from None
+
+
+def _cmd_exec(options):
+    if options.serve:
+        return _exec_with_server(options)
+    chain = _cli_provider(options)
+    creds = chain.provider.retrieve()
+    env = _child_environment(chain.top, _credential_variables(creds))
+    return _run_child(options.argv, env)
 
 
 def _serve_source(options):
-    """The profile and a CredentialsCache that stays 20 minutes ahead."""
-    profile, provider = _cli_provider(options)
-    source = CredentialsCache(provider, expiry_window=_SERVE_WINDOW)
+    """The requested profile and a CredentialsCache that stays 20 minutes
+    ahead."""
+    chain = _cli_provider(options)
+    source = CredentialsCache(chain.provider, expiry_window=_SERVE_WINDOW)
     source.retrieve()  # a sign-in problem shows now, not at the first request
-    return profile, source
+    return chain.top, source
 
 
 def _server_token(options):
     import secrets
 
-    path = options.get("--token-file")
+    path = options.token_file
     if not path:
         return secrets.token_urlsafe(32)  # 256 random bits
     try:
@@ -3484,37 +3505,6 @@ def _server_token(options):
         raise Error("the token file %s must hold one line of printable text "
                     "(the SDKs send it as an HTTP header)" % path)
     return token
-
-
-def _cmd_serve(options, args):
-    profile, source = _serve_source(options)
-    token = _server_token(options)
-    host = options.get("--host") or "127.0.0.1"
-    server = _CredentialServer(source, token, host,
-                               int(options.get("--port") or 0)).start()
-    try:
-        lines = "AWS_CONTAINER_CREDENTIALS_FULL_URI=%s\n" \
-                "AWS_CONTAINER_AUTHORIZATION_TOKEN=%s\n" % (server.url, token)
-        if options.get("--env-file"):
-            try:
-                _write_file(options["--env-file"], lines.encode("utf-8"))
-            except OSError as exc:
-                raise Error("cannot write %s: %s" % (
-                    options["--env-file"], _os_error_text(exc))) from None
-        else:
-            sys.stdout.write(lines)
-            sys.stdout.flush()
-        if not _is_loopback(host):
-            _note("ssocreds: warning: serving credentials on %s, beyond "
-                  "loopback: anyone who can reach it can try the token" % host)
-        _note('ssocreds: serving credentials for profile "%s" on %s (health: '
-              "%s); stop with Ctrl-C or SIGTERM" % (
-                  profile.name, server.url, server.url.replace(
-                      _SERVE_PATH, _HEALTH_PATH)))
-        _wait_for_stop_signal()
-    finally:
-        server.stop()
-    return 0
 
 
 def _wait_for_stop_signal():
@@ -3536,7 +3526,37 @@ def _wait_for_stop_signal():
             signal.signal(number, handler)
 
 
-def _exec_with_server(options, args):
+def _cmd_serve(options):
+    profile, source = _serve_source(options)
+    token = _server_token(options)
+    host = options.host or "127.0.0.1"
+    server = _CredentialServer(source, token, host, options.port or 0).start()
+    try:
+        lines = "AWS_CONTAINER_CREDENTIALS_FULL_URI=%s\n" \
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN=%s\n" % (server.url, token)
+        if options.env_file:
+            try:
+                _write_file(options.env_file, lines.encode("utf-8"))
+            except OSError as exc:
+                raise Error("cannot write %s: %s" % (
+                    options.env_file, _os_error_text(exc))) from None
+        else:
+            sys.stdout.write(lines)
+            sys.stdout.flush()
+        if not _is_loopback(host):
+            _note("ssocreds: warning: serving credentials on %s, beyond "
+                  "loopback: anyone who can reach it can try the token" % host)
+        _note('ssocreds: serving credentials for profile "%s" on %s (health: '
+              "%s); stop with Ctrl-C or SIGTERM" % (
+                  profile.name, server.url, server.url.replace(
+                      _SERVE_PATH, _HEALTH_PATH)))
+        _wait_for_stop_signal()
+    finally:
+        server.stop()
+    return 0
+
+
+def _exec_with_server(options):
     """exec --serve: the child gets a private credential endpoint, not keys."""
     import secrets
     import signal
@@ -3554,12 +3574,9 @@ def _exec_with_server(options, args):
         env.pop("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", None)
         sys.stdout.flush()
         try:
-            child = subprocess.Popen(args, env=env)
-        except FileNotFoundError:
-            raise _ChildError(127, "command not found: %s" % args[0]) from None
+            child = subprocess.Popen(options.argv, env=env)
         except OSError as exc:
-            raise _ChildError(126, "cannot run %s: %s" % (
-                args[0], _os_error_text(exc))) from None
+            raise _child_error(exc, options.argv[0]) from None
         # A terminal sends SIGINT/SIGQUIT to the child itself (same process
         # group): forwarding them too would deliver them twice.
         terminal = sys.stdin is not None and sys.stdin.isatty()
@@ -3579,89 +3596,59 @@ def _exec_with_server(options, args):
     return status if status >= 0 else 128 - status
 
 
-def _run_child(args, env):
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        if os.name != "nt":
-            os.execvpe(args[0], args, env)  # the child takes over this process
-        import subprocess
-
-        return subprocess.call(args, env=env)
-    except FileNotFoundError:
-        raise _ChildError(127, "command not found: %s" % args[0]) from None
-    except PermissionError:
-        raise _ChildError(126, "command not executable: %s" % args[0]) from None
-    except OSError as exc:
-        raise _ChildError(126, "cannot run %s: %s" % (
-            args[0], _os_error_text(exc))) from None
-
-
-class _ChildError(Error):
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-
-
 def _cli_target(options):
-    """The profile, or bare sso-session, that login/logout/list/status use."""
-    if options.get("--sso-session"):
-        profile = _load_session(options["--sso-session"])
+    """The profile, or bare sso-session, that login/logout/list/status use:
+    for a role_arn profile, the SSO profile at the root of its chain."""
+    if options.sso_session:
+        profile = _load_session(options.sso_session)
     else:
         try:
-            profile = _load_profile(options.get("--profile"), require_role=False)
+            profile = _load_profile(options.profile, require_role=False)
         except ConfigError:
-            # a role_arn profile: its chain's SSO profile is the one to use
-            _top, source, links = _load_chain(options.get("--profile"))
-            if not links or not isinstance(source, _Profile):
+            chain = _load_chain(options.profile)
+            if not chain.links or not isinstance(chain.source, _Profile):
                 raise
-            profile = source
-    return _with_timeouts(profile, options)
+            profile = chain.source
+    profile.timeouts = _cli_timeouts(options)
+    return profile
 
 
 def _describe(profile):
-    if profile.session_name:
-        return 'sso-session "%s" (%s)' % (profile.session_name, profile.start_url)
+    if profile.sso_session:
+        return 'sso-session "%s" (%s)' % (profile.sso_session, profile.start_url)
     return profile.start_url
 
 
-def _note(text):
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-def _cmd_login(options, args):
+def _cmd_login(options):
     profile = _cli_target(options)
-    path, expires, already = _login(
-        profile, use_device_code=options.get("--use-device-code", False),
-        no_browser=options.get("--no-browser", False),
-        port=int(options.get("--redirect-port") or 0),
-        force=options.get("--force", False), notify=_note)
-    left = _format_duration((expires - _utcnow()).total_seconds())
-    if already:
+    result = _login(profile, use_device_code=options.use_device_code,
+                    no_browser=options.no_browser,
+                    port=options.redirect_port or 0, force=options.force,
+                    notify=_note)
+    left = _format_duration((result.expires - _utcnow()).total_seconds())
+    if result.already_valid:
         _note("Already signed in to %s: the token is valid until %s (%s left); "
               "use --force to sign in again." % (
-                  _describe(profile), _format_timestamp(expires), left))
+                  _describe(profile), _format_timestamp(result.expires), left))
     else:
         _note("Signed in to %s; token valid until %s (%s), cached in %s." % (
-            _describe(profile), _format_timestamp(expires), left, path))
+            _describe(profile), _format_timestamp(result.expires), left,
+            result.path))
     return 0
 
 
-def _cmd_logout(options, args):
-    if options.get("--all"):
+def _cmd_logout(options):
+    if options.all:
         return _logout_everything()
     profile = _cli_target(options)
     path = standard_cached_token_filepath(profile.token_key)
-    client = PortalClient(profile.region,
-                          **_client_options(profile, "sso", os.environ))
+    client = _client(PortalClient, profile)
     found = os.path.exists(path) and _logout_token_file(path, client)
     removed = 0
     cache_dir = _cli_cache_dir()
     for other in _profiles_sharing_token(profile):
-        entry = _sso_cache_path(other, cache_dir)
         try:
-            os.unlink(entry)
+            os.unlink(_cli_cache_path(other, cache_dir))
             removed += 1
         except FileNotFoundError:
             pass
@@ -3701,22 +3688,21 @@ def _logout_everything():
     return 0
 
 
-def _cmd_list(options, args):
+def _cmd_list(options):
     profile = _cli_target(options)
     accounts = _list_accounts(profile)
-    fmt = options["--format"]
-    if fmt == "json":
+    if options.format == "json":
         import json
 
         sys.stdout.write(json.dumps(accounts, indent=2) + "\n")
-    elif fmt == "config":
+    elif options.format == "config":
         region = profile.settings.get("region")
         blocks = []
         for account in accounts:
             for role in account["roles"]:
                 lines = ["[profile %s]" % _profile_name_for(account, role)]
-                if profile.session_name:
-                    lines.append("sso_session = %s" % profile.session_name)
+                if profile.sso_session:
+                    lines.append("sso_session = %s" % profile.sso_session)
                 else:
                     lines += ["sso_start_url = %s" % profile.start_url,
                               "sso_region = %s" % profile.region]
@@ -3737,13 +3723,12 @@ def _cmd_list(options, args):
     return 0
 
 
-def _cmd_status(options, args):
+def _cmd_status(options):
     profile = _cli_target(options)
-    info, usable = _status(profile)
-    if options.get("--json"):
+    info = _status(profile)
+    if options.json:
         import json
 
-        info["usable"] = usable
         sys.stdout.write(json.dumps(info, indent=2) + "\n")
     else:
         out = sys.stdout.write
@@ -3762,27 +3747,250 @@ def _cmd_status(options, args):
             out("credentials:  %s\n" % (
                 "cached until %s" % info["cached_credentials_until"]
                 if info["cached_credentials_until"] else "none cached"))
-        out("status:       %s\n" % ("usable" if usable else
+        out("status:       %s\n" % ("usable" if info["usable"] else
                                       "sign-in needed: " + profile.login_command))
-    return 0 if usable else 1
+    return 0 if info["usable"] else 1
 
 
-_HANDLERS = {
-    "serve": _cmd_serve,
-    "login": _cmd_login,
-    "logout": _cmd_logout,
-    "list": _cmd_list,
-    "status": _cmd_status,
-    "export": _cmd_export,
-    "exec": _cmd_exec,
-    "write-credentials": _cmd_write_credentials,
-}
+_COMMANDS = (
+    _Command("export", "print credentials (credential_process JSON or shell "
+             "code)", """\
+Print credentials for the profile P: an SSO profile, or a role_arn profile
+whose source_profile chain ends in one (or in static keys).
+""", (_PROFILE, _Option("--format", "F", "process (credential_process JSON), "
+                        "env, env-no-export, powershell, windows-cmd or fish",
+                        choices=_EXPORT_FORMATS), _NO_CACHE), _cmd_export),
+    _Command("exec", "run a command with credentials in its environment", """\
+Run COMMAND (without a shell) with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION and AWS_ACCOUNT_ID set, and
+AWS_PROFILE, AWS_DEFAULT_PROFILE and other static keys removed.  The
+profile's region is passed as AWS_REGION and AWS_DEFAULT_REGION unless they
+are set.  Exits with COMMAND's status.
+""", (_PROFILE, _NO_CACHE, _Option(
+        "--serve", None, "give COMMAND a private credential endpoint on "
+        "127.0.0.1 (AWS_CONTAINER_CREDENTIALS_FULL_URI and a random token) "
+        "instead of keys, so it gets fresh credentials for as long as it runs; "
+        "the endpoint stops with COMMAND")),
+        _cmd_exec, trailing="-- COMMAND [ARG...]"),
+    _Command("write-credentials", "write credentials into ~/.aws/credentials",
+             """\
+Write credentials as section [NAME] of AWS_SHARED_CREDENTIALS_FILE
+(default ~/.aws/credentials), keeping every other section and comment, for
+tools that only read that file.  The file is replaced atomically, mode 0600.
+""", (_PROFILE, _Option("--credentials-profile", "NAME", "the section to write "
+                        "(default: the profile's name)"), _NO_CACHE),
+        _cmd_write_credentials),
+    _Command("login", "sign in (browser with PKCE, or a device code)", """\
+Sign in to IAM Identity Center and cache the token where the AWS CLI and the
+AWS SDKs find it.  sso-session profiles use the authorization-code flow with
+PKCE (a browser on this machine redirects to 127.0.0.1); legacy profiles and
+--use-device-code use a device code you confirm in any browser.  On a
+role_arn profile, signs in for the SSO profile at the root of its chain.
+""", (_PROFILE, _SSO_SESSION,
+      _Option("--use-device-code", None, "use the device-code flow (e.g. over "
+              "SSH)"),
+      _Option("--no-browser", None, "print the URL instead of opening a "
+              "browser"),
+      _Option("--redirect-port", "N", "listen for the PKCE redirect on "
+              "127.0.0.1:N (for SSH port forwarding; default: any free port)",
+              _port_number),
+      _Option("--force", None, "sign in even if the cached token is still "
+              "valid")),
+        _cmd_login, exclusive=("--profile", "--sso-session")),
+    _Command("logout", "sign out and delete the cached token and credentials",
+             """\
+Sign out: call the portal's Logout for the cached token, delete the token file
+and the role credentials cached for it in ~/.aws/cli/cache.  Client
+registrations are kept.
+""", (_PROFILE, _SSO_SESSION, _Option(
+        "--all", None, "sign out of every cached token and delete every cached "
+        "SSO credential, like aws sso logout")),
+        _cmd_logout, exclusive=("--profile", "--sso-session", "--all")),
+    _Command("list", "list the accounts and roles you can use", """\
+List the accounts and roles the signed-in user can use.
+""", (_PROFILE, _SSO_SESSION, _Option(
+        "--format", "F", "table, json, or config: a ready-to-paste "
+        "[profile ACCOUNT-NAME.ROLE] section for every account and role",
+        choices=("table", "json", "config"))),
+        _cmd_list, exclusive=("--profile", "--sso-session")),
+    _Command("status", "show whether you are signed in, and until when", """\
+Show the token file, session, expiry and time left, whether the token can be
+refreshed, the registration's expiry and whether live credentials are cached.
+Exits 0 when the login is usable, 1 when a login is needed.  Never prints a
+secret.  On a role_arn profile, reports the SSO profile at the root of its
+chain.
+""", (_PROFILE, _SSO_SESSION, _Option(
+        "--json", None, "print the same facts as one JSON object")),
+        _cmd_status, exclusive=("--profile", "--sso-session")),
+    _Command("serve", "serve refreshing credentials to other processes and "
+             "containers (the ECS container credentials endpoint)", """\
+Serve refreshing credentials over the container credentials protocol that
+every AWS SDK speaks.  Prints AWS_CONTAINER_CREDENTIALS_FULL_URI and
+AWS_CONTAINER_AUTHORIZATION_TOKEN as NAME=value lines (or writes them to
+--env-file F, mode 0600), then serves until SIGINT or SIGTERM.
+""", (_PROFILE,
+      _Option("--host", "H", "address to bind (default 127.0.0.1)"),
+      _Option("--port", "N", "port to bind (default: any free port)",
+              _port_number),
+      _Option("--token-file", "F", "read the authorization token to require "
+              "from F (default: a fresh random 256-bit token)"),
+      _Option("--env-file", "F", "write the two NAME=value lines to F (mode "
+              "0600) instead of stdout"),
+      _Option("--allow-non-loopback", None, "allow --host beyond loopback "
+              "(prints a warning)"),
+      _NO_CACHE),
+        _cmd_serve),
+)
+
+_EXAMPLES = """\
+examples:
+  # every AWS SDK and tool, through a wrapper profile in ~/.aws/config:
+  #   [profile dev-process]
+  #   credential_process = ssocreds export --profile dev
+  ssocreds login --profile dev
+  ssocreds export --profile dev
+  eval "$(ssocreds export --profile dev --format env)"
+  ssocreds exec --profile dev -- aws s3 ls
+  ssocreds write-credentials --profile dev --credentials-profile dev-static
+
+Options may come before or after the command.  Log in first with
+ssocreds login --profile PROFILE (or aws sso login --profile PROFILE).
+"""
+
+
+def _main_help():
+    column = max(len(c.name) for c in _COMMANDS) + 4
+    lines = [_wrap_usage("usage: ssocreds ", [
+        "[--version]", "[-h]"] + ["[%s]" % o.usage() for o in _GLOBAL_OPTIONS]
+        + ["COMMAND", "[OPTIONS]"]), "",
+        "AWS IAM Identity Center (SSO) credentials from the AWS CLI's login "
+        "cache.", "", "commands:"]
+    import textwrap
+
+    for command in _COMMANDS:
+        wrapped = textwrap.wrap(command.summary, 79 - column)
+        lines.append("  %-*s%s" % (column - 2, command.name, wrapped[0]))
+        lines += [" " * column + rest for rest in wrapped[1:]]
+    version = _Option("--version", None, "print the version and exit")
+    helper = _Option("-h, --help", None, "this help; COMMAND --help for a "
+                     "command's options")
+    lines += ["", "options:"] + _option_lines(
+        (version,) + _GLOBAL_OPTIONS + (helper,)) + ["", _EXAMPLES]
+    return "\n".join(lines)
+
+
+class _CommandLine(object):
+    """The parsed command line: ``command`` (a _Command, or "help" or
+    "version"), one attribute per option of any command (None or False when
+    not given), and ``argv``, exec's command."""
+
+    def __init__(self):
+        self.command = None
+        self.topic = None  # the command whose --help was asked for
+        self.argv = []
+        for option in _all_options():
+            setattr(self, option.attr, None if option.metavar else False)
+
+
+def _all_options():
+    seen = {}
+    for option in _GLOBAL_OPTIONS + tuple(
+            o for c in _COMMANDS for o in c.options):
+        seen.setdefault(option.name, option)
+    return seen.values()
+
+
+def _parse_command_line(argv):
+    """A _CommandLine from ``argv``; _UsageError for anything malformed.
+    Options may come before the command (as the AWS CLI takes them) or
+    after it."""
+    result = _CommandLine()
+    commands = {c.name: c for c in _COMMANDS}
+    known = {o.name: o for o in _all_options()}
+    given = []  # (option, text) in order
+    args = list(argv)
+    command = None
+    while args:
+        arg = args.pop(0)
+        if arg in ("-h", "--help"):
+            result.command, result.topic = "help", command
+            return result
+        if arg == "--version":
+            result.command = "version"
+            return result
+        if command is not None and command.trailing and (
+                arg == "--" or not arg.startswith("-")):
+            if arg != "--":
+                args.insert(0, arg)
+            break
+        if not arg.startswith("-"):
+            if command is not None:
+                raise _UsageError("%s: unexpected argument %s" % (
+                    command.name, _quote_value(arg)))
+            command = commands.get(arg)
+            if command is None:
+                raise _UsageError("unknown command %s" % _quote_value(arg))
+            continue
+        name, has_value, value = arg.partition("=")
+        option = known.get(name)
+        if option is None:
+            raise _UsageError("%sunknown option %s" % (
+                command.name + ": " if command else "", _quote_value(arg)))
+        if option.metavar and not has_value:
+            if not args:
+                raise _UsageError("%s needs a value" % name)
+            value = args.pop(0)
+        elif not option.metavar and has_value:
+            raise _UsageError("%s takes no value" % name)
+        given.append((option, value))
+    if command is None:
+        raise _UsageError("no command given")
+    allowed = {o.name: o for o in _GLOBAL_OPTIONS + command.options}
+    for option, value in given:
+        if option.name not in allowed:
+            raise _UsageError("%s: unknown option %s" % (command.name,
+                                                          option.name))
+        option = allowed[option.name]  # --format differs between commands
+        setattr(result, option.attr, _option_value(command, option, value))
+    for option in command.options:
+        if option.choices and getattr(result, option.attr) is None:
+            setattr(result, option.attr, option.default)
+    chosen = [o.name for o, _ in given if o.name in command.exclusive]
+    if len(set(chosen)) > 1:
+        raise _UsageError("%s: %s cannot be combined" % (
+            command.name, " and ".join(sorted(set(chosen), key=chosen.index))))
+    if result.host is not None and not _is_loopback(result.host) and \
+            not result.allow_non_loopback:
+        raise _UsageError(
+            "serve: %s is not a loopback address; the AWS SDKs accept plain "
+            "http only from loopback, and anyone who can reach the port can try "
+            "the token: add --allow-non-loopback if you mean it" % result.host)
+    if command.trailing and not args:
+        raise _UsageError("%s: no command to run (ssocreds %s -- COMMAND)" % (
+            command.name, command.name))
+    result.command, result.argv = command, args
+    return result
+
+
+def _option_value(command, option, text):
+    if not option.metavar:
+        return True
+    if option.choices and text not in option.choices:
+        raise _UsageError("%s: %s must be one of %s" % (
+            command.name, option.name, ", ".join(option.choices)))
+    if option.convert is None:
+        return text
+    try:
+        return option.convert(text)
+    except ValueError as exc:
+        raise _UsageError("%s: %s %s" % (command.name, option.name, exc)) \
+            from None
 
 
 def _cli_message(exc, options):
     """The one stderr line for ``exc``: what is wrong, then the fix."""
     if isinstance(exc, InvalidTokenError):
-        profile = _profile_name(options.get("--profile"))
+        profile = _profile_name(options.profile)
         text = 'the SSO session for profile "%s" has expired or is invalid' % (
             profile)
         if exc.reason:
@@ -3796,28 +4004,26 @@ def main(argv=None):
     exit status: 0 success, 1 failure, 2 usage error."""
     global _debug_stream
     try:
-        command, options, args = _parse_command_line(
-            sys.argv[1:] if argv is None else argv)
+        options = _parse_command_line(sys.argv[1:] if argv is None else argv)
     except _UsageError as exc:
         sys.stderr.write("ssocreds: error: %s (see ssocreds --help)\n" % exc)
         return 2
-    if command == "help":
-        sys.stdout.write(_COMMAND_HELP.get(options["command"], _HELP))
+    if options.command == "help":
+        sys.stdout.write(options.topic.help() if options.topic else _main_help())
         return 0
-    if command == "version":
+    if options.command == "version":
         sys.stdout.write("ssocreds %s\n" % __version__)
         return 0
-    debug = options["--debug"]
     previous_stream = _debug_stream
-    if debug:
+    if options.debug:
         _debug_stream = sys.stderr
     try:
-        return _HANDLERS[command](options, args)
+        return options.command.handler(options)
     except _ChildError as exc:
         sys.stderr.write("ssocreds: %s\n" % exc)
         return exc.status
     except Error as exc:
-        if debug:
+        if options.debug:
             import traceback
 
             traceback.print_exc()
@@ -3829,7 +4035,7 @@ def main(argv=None):
     except BrokenPipeError:
         return 1
     except Exception as exc:  # a bug: say so in one line, details with --debug
-        if debug:
+        if options.debug:
             import traceback
 
             traceback.print_exc()

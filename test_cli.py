@@ -116,7 +116,7 @@ def test_shell_quoting_survives_sh(home):
 
 def test_windows_cmd_refuses_values_it_cannot_express():
     with pytest.raises(mod.Error):
-        mod._cmd_value('50%"')
+        mod._cmd_quote('50%"')
 
 
 # -- errors and exit codes ---------------------------------------------------
@@ -544,3 +544,36 @@ def test_the_aws_cli_uses_our_credential_process(session, fake):
     assert rows["access_key"][1].endswith(ours["AccessKeyId"][-4:])
     assert rows["access_key"][2] == "custom-process"
     assert rows["secret_key"][1].endswith(ours["SecretAccessKey"][-4:])
+
+
+def test_readme_command_section_names_every_option_of_every_command():
+    with open(os.path.join(HERE, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    section = readme[readme.index("## Command line"):readme.index("## Python API")]
+    missing = []
+    for command in mod._COMMANDS:
+        heading = "### `%s" % command.name
+        assert heading in section, heading
+        for option in command.options:
+            if option.name not in section:
+                missing.append("%s %s" % (command.name, option.name))
+    missing += [o.name for o in mod._GLOBAL_OPTIONS if o.name not in section]
+    assert missing == []
+
+
+def test_every_option_is_in_its_command_help(home):
+    for command in mod._COMMANDS:
+        text = command.help()
+        for option in command.options:
+            assert text.count(option.usage()) >= 2, (command.name, option.name)
+
+
+@pytest.mark.parametrize("args", [
+    ["--profile", "dev", "export"],
+    ["--debug", "export", "--profile", "dev"],
+    ["export", "--profile=dev", "--debug"],
+])
+def test_options_before_or_after_the_command(session, fake, args):
+    result = run_cli(args, env())
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")

@@ -74,15 +74,15 @@ def test_throttling_with_and_without_retry_after(session, fake, headers):
 
 def test_new_retries_shorten_only_non_throttling_waits(monkeypatch):
     monkeypatch.setenv("AWS_NEW_RETRIES_2026", "true")
-    http = mod._HTTP("http://127.0.0.1:1", ca_bundle=None, max_attempts=3,
-                     connect_timeout=1, read_timeout=1, retry_base_delay=1.0)
+    http = mod.PortalClient("us-east-1", endpoint_url="http://127.0.0.1:1",
+                            retry_base_delay=1.0)._http
     assert max(http._backoff(2, None, throttled=False) for _ in range(50)) < 0.1
     assert max(http._backoff(2, None, throttled=True) for _ in range(50)) > 0.1
 
 
 def test_retry_after_is_honoured_but_bounded():
-    http = mod._HTTP("http://127.0.0.1:1", ca_bundle=None, max_attempts=3,
-                     connect_timeout=1, read_timeout=1, retry_base_delay=0.001)
+    http = mod.PortalClient("us-east-1", endpoint_url="http://127.0.0.1:1",
+                            retry_base_delay=0.001)._http
     assert 0.3 <= http._backoff(1, {"x-amz-retry-after": "300"}) <= 0.302
     assert http._backoff(1, {"Retry-After": "3600"}) <= 5.002
     assert http._backoff(1, {"Retry-After": "soon"}) <= 0.001

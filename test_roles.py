@@ -306,8 +306,8 @@ def test_sts_endpoint_resolution(home, extra, environ, url):
     home.write_config(SESSION_CONFIG.format(start_url=START_URL) +
                       "\n[profile r]\nrole_arn = arn:aws:iam::1:role/x\n"
                       "source_profile = dev\n" + extra)
-    top, _source, links = mod._load_chain("r")
-    assert mod._sts_client(top, environ).endpoint_url == url
+    chain = mod._load_chain("r", environ=environ)
+    assert mod._sts_client(chain.top).endpoint_url == url
 
 
 # -- MFA ---------------------------------------------------------------------

@@ -850,7 +850,7 @@ def test_config_syntax_errors_name_the_line(text, phrase):
 def test_legacy_profile_resolves_to_the_start_url_key(legacy, fake):
     profile = mod._load_profile("legacy")
     assert (profile.start_url, profile.region, profile.account_id,
-            profile.role_name, profile.session_name) == (
+            profile.role_name, profile.sso_session) == (
         START_URL, "us-east-1", "111122223333", "ReadOnly", None)
     assert profile.token_key == START_URL
     creds = mod.from_profile("legacy").retrieve()
@@ -860,7 +860,7 @@ def test_legacy_profile_resolves_to_the_start_url_key(legacy, fake):
 
 def test_session_profile_resolves_to_the_session_key(session, fake):
     profile = mod._load_profile("dev")
-    assert profile.session_name == "my-sso" and profile.token_key == "my-sso"
+    assert profile.sso_session == "my-sso" and profile.token_key == "my-sso"
     assert profile.scopes == ["sso:account:access"]
     creds = mod.from_profile("dev").retrieve()
     assert creds.access_key_id.startswith("ASIAFAKE")
@@ -889,7 +889,7 @@ sso_start_url = https://q/start
 sso_region = us-east-1
 """)
     profile = mod._load_profile("q")
-    assert profile.session_name == "my session"
+    assert profile.sso_session == "my session"
     assert profile.token_key == "my session"
     home.write_token("my session", access_token="qt")
     fake.add_token("qt")
@@ -957,10 +957,15 @@ def settings_for(home, extra_profile="", extra="", environ=None):
     home.write_config("[profile p]\nsso_start_url = https://s\nsso_region = "
                       "us-east-1\nsso_account_id = 1\nsso_role_name = r\n" +
                       extra_profile + "\n" + extra)
-    profile = mod._load_profile("p")
-    env = dict(environ or {})
-    return (mod._client_options(profile, "sso", env),
-            mod._client_options(profile, "sso_oidc", env))
+    profile = mod._load_profile("p", environ=dict(environ or {}))
+    return (client_facts(mod._client(mod.PortalClient, profile)),
+            client_facts(mod._client(mod.OIDCClient, profile)))
+
+
+def client_facts(client):
+    return {"endpoint_url": client.endpoint_url,
+            "ca_bundle": client._http.ca_bundle,
+            "max_attempts": client._http.max_attempts}
 
 
 def test_endpoints_from_config_follow_botocore_precedence(home):
@@ -1397,3 +1402,11 @@ def test_json_loads_reports_errors_in_a_fresh_interpreter():
             "        print('ok')\n")
     result = run_python(code, cwd=HERE)
     assert result.stdout.split() == ["ok"] * 3, result.stderr
+
+
+def test_credentials_expired_is_inclusive_at_expiry():
+    expires = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    creds = mod.Credentials("AKID", "secret", "token", expires)
+    assert not creds.expired(expires - timedelta(seconds=1))
+    assert creds.expired(expires)
+    assert not creds.expired() or expires <= datetime.now(timezone.utc)
