@@ -57,6 +57,8 @@ Contents (each section builds only on the sections above it):
 
 - Constants, Errors, Text and debug output, Time, Values -- the vocabulary:
   Error and its subclasses, Credentials, Token, timestamps.
+- Validation: what services and cache files hand us -- every value a service
+  returns is checked once, where it enters.
 - Parsers: JSON, INI, XML -- pure functions over text; the shared config is
   read as botocore's configparser-based loader reads it.
 - Output formats: shell quoting, credentials, the credentials file.
@@ -214,7 +216,7 @@ def _debug(message, *args):
     never pass secrets."""
     if _debug_stream is None and "logging" not in sys.modules:
         return
-    text = message % args if args else message
+    text = _visible(message % args if args else message)
     if _debug_stream is not None:
         _debug_stream.write("ssocreds: debug: %s\n" % text)
         _debug_stream.flush()
@@ -235,8 +237,20 @@ def _drop_none(mapping):
     return {k: v for k, v in mapping.items() if v is not None}
 
 
+def _visible(text):
+    """``text`` with every character a terminal could act on (C0 and C1
+    controls, DEL, bidi and other invisible format characters, line
+    separators) written as a visible ``\\xNN``/``\\uNNNN`` escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else (
+        "\\x%02x" % ord(c) if ord(c) < 0x100 else "\\u%04x" % ord(c))
+        for c in text)
+
+
 def _one_line(text, limit):
-    text = " ".join(str(text).split())
+    """``text`` on one visible line of at most ``limit`` characters."""
+    text = _visible(" ".join(str(text).split()))
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
@@ -420,6 +434,72 @@ class _CacheEntry(object):
         self.refresh_at = refresh_at
 
 
+# -- Validation: what services and cache files hand us ----------------------
+# Every value a service returns (or a cache file holds) is checked here, once,
+# where it enters; errors describe the fault and never repeat the value.
+
+_UPPER_DIGITS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_ROLE_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789_+=,.@-")
+_MAX_SECRET = 16384  # session tokens are about 1-2 KB; bearer tokens similar
+_MAX_TEXT = 1024
+
+
+def _is_opaque(value, limit=_MAX_SECRET):
+    """A non-empty string of printable ASCII without spaces, at most
+    ``limit`` long: what keys, tokens and codes are made of."""
+    if not isinstance(value, str) or not 0 < len(value) <= limit:
+        return False
+    try:
+        value.encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return value.isprintable() and " " not in value
+
+
+def _is_token(value, limit=_MAX_SECRET):
+    """A non-empty string of printable ASCII (spaces allowed): what bearer
+    and refresh tokens, client ids and secrets, codes and pagination tokens
+    may hold."""
+    return _is_opaque(value.replace(" ", "x") if isinstance(value, str)
+                      else value, limit)
+
+
+def _is_text(value, limit=_MAX_TEXT):
+    """A string of printable characters (any script, no controls)."""
+    return isinstance(value, str) and len(value) <= limit and value.isprintable()
+
+
+def _credentials_problem(access_key_id, secret_access_key, session_token):
+    """Why three credential fields are unusable, or None."""
+    if not (isinstance(access_key_id, str) and 16 <= len(access_key_id) <= 128
+            and all(c in _UPPER_DIGITS for c in access_key_id)):
+        return "the access key id is not 16-128 upper-case letters and digits"
+    if not _is_opaque(secret_access_key, 1024):
+        return ("the secret access key is empty, too long, or holds spaces, "
+                "control or non-ASCII characters")
+    if session_token is not None and not _is_opaque(session_token):
+        return ("the session token is empty, too long, or holds spaces, "
+                "control or non-ASCII characters")
+    return None
+
+
+def _is_account_id(value):
+    return isinstance(value, str) and len(value) == 12 and all(
+        c in "0123456789" for c in value)
+
+
+def _is_role_name(value):
+    """IAM's role name pattern [\\w+=,.@-]{1,64} (ASCII word characters)."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and all(
+        c in _ROLE_NAME_CHARS for c in value)
+
+
+def _is_https_url(value):
+    """An https:// URL a browser may be given: printable ASCII, no spaces."""
+    return _is_opaque(value, 8192) and value[:8].lower() == "https://"
+
+
 # -- Parsers: JSON, INI, XML -------------------------------------------------
 
 class _JSONContext(object):
@@ -582,11 +662,35 @@ def _parse_config(text, path="<config>"):
 
 def _parse_xml(payload):
     """An ElementTree element from ``payload``; ValueError for anything that
-    is not plain XML (DTDs and entity declarations are refused outright, so
-    no entity expansion or external fetch can happen)."""
-    head = payload[:4096].upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in payload.upper():
+    is not plain UTF-8 XML.  A byte-order mark, an encoding other than UTF-8,
+    a DTD or an entity declaration is refused by the parser itself (expat's
+    declaration handlers), so no entity is ever expanded or fetched."""
+    from xml.parsers import expat
+
+    if payload[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in payload:
+        raise ValueError("the XML is not UTF-8")
+    if payload.startswith(b"\xef\xbb\xbf"):
+        payload = payload[3:]
+
+    def refuse(*_args):
         raise ValueError("XML with a DTD or entities is refused")
+
+    def check_declaration(_version, encoding, _standalone):
+        if encoding is not None and encoding.lower().replace("_", "-") not in (
+                "utf-8", "utf8"):
+            raise ValueError("the XML declares an encoding other than UTF-8")
+
+    checker = expat.ParserCreate()
+    checker.XmlDeclHandler = check_declaration
+    checker.StartDoctypeDeclHandler = refuse
+    checker.EntityDeclHandler = refuse
+    checker.UnparsedEntityDeclHandler = refuse
+    checker.ExternalEntityRefHandler = refuse
+    try:
+        checker.Parse(payload, True)
+    except expat.ExpatError as exc:
+        raise ValueError("malformed XML: %s" % expat.ErrorString(exc.code)) \
+            from None
     import xml.etree.ElementTree as ElementTree
 
     try:
@@ -682,6 +786,30 @@ _CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key",
                     "aws_session_expiration", "aws_account_id")
 
 
+def _ini_checked(*texts):
+    """Refuse section names, keys and values an INI file cannot hold: a line
+    break or NUL would start a new key or section (for instance a
+    ``credential_process``) in the file we write."""
+    for text in texts:
+        if any(c in text for c in "\r\n\x00"):
+            raise Error("refusing to write a line break or NUL into an INI "
+                        "file (the value is not shown)")
+    return texts
+
+
+def _ini_section(name):
+    """``[name]`` for a section name that cannot break out of its header."""
+    _ini_checked(name)
+    if not name.strip() or any(c in name for c in "[]"):
+        raise Error("refusing to write an empty section name or one with "
+                    "brackets into an INI file")
+    return "[%s]" % name
+
+
+def _ini_setting(key, value):
+    return "%s = %s" % _ini_checked(key, value)
+
+
 def _merge_credentials_section(text, section, values):
     """Set ``values`` in ``[section]`` of credentials-file ``text``.
 
@@ -689,6 +817,7 @@ def _merge_credentials_section(text, section, values):
     of the section are updated in place and new ones added at its end.
     Stale credential keys that ``values`` does not set are removed.
     """
+    _ini_section(section)
     lines = text.splitlines()
     start = end = None
     for i, line in enumerate(lines):
@@ -703,21 +832,21 @@ def _merge_credentials_section(text, section, values):
             lines.pop()
         if lines:
             lines.append("")
-        lines.append("[%s]" % section)
-        lines.extend("%s = %s" % item for item in values.items())
+        lines.append(_ini_section(section))
+        lines.extend(_ini_setting(*item) for item in values.items())
         return "\n".join(lines) + "\n"
     end = len(lines) if end is None else end
     body, pending = [], dict(values)
     for line in lines[start + 1:end]:
         key = line.split("=", 1)[0].strip().lower() if "=" in line else None
         if key in pending:
-            body.append("%s = %s" % (key, pending.pop(key)))
+            body.append(_ini_setting(key, pending.pop(key)))
         elif key not in _CREDENTIAL_KEYS:
             body.append(line)
     insert = len(body)
     while insert and not body[insert - 1].strip():
         insert -= 1
-    body[insert:insert] = ["%s = %s" % item for item in pending.items()]
+    body[insert:insert] = [_ini_setting(*item) for item in pending.items()]
     lines[start + 1:end] = body
     return "\n".join(lines) + "\n"
 
@@ -790,11 +919,51 @@ def standard_cached_token_filepath(key):
 
 
 def _read_file(path, limit=_MAX_FILE_BYTES):
-    with open(path, "rb") as f:
+    """The bytes of the regular file ``path`` (a trusted link is followed:
+    _trusted_path).  A FIFO, device or directory is refused at once, never
+    waited on; so is a file larger than ``limit``."""
+    import stat
+
+    path = _trusted_path(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("%s is not a regular file" % path)
         data = f.read(limit + 1)
     if len(data) > limit:
         raise OSError("the file is larger than %d bytes" % limit)
     return data
+
+
+def _trusted_path(path):
+    """``path`` with symbolic links in its last component followed only
+    where another user cannot have planted them: a link must be owned by us
+    or by root and must not sit in a world-writable sticky directory such as
+    /tmp.  Raises OSError naming the link otherwise.  (A link you made to
+    your own file, e.g. ~/.aws/credentials into a dotfiles repository, is
+    followed.)"""
+    import stat
+
+    if not hasattr(os, "getuid"):  # pragma: no cover - Windows
+        return path
+    for _hop in range(40):
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            return path
+        if not stat.S_ISLNK(info.st_mode):
+            return path
+        directory = os.path.dirname(os.path.abspath(path))
+        folder = os.stat(directory)
+        shared = folder.st_mode & stat.S_ISVTX and folder.st_mode & stat.S_IWOTH
+        if info.st_uid not in (os.getuid(), 0) or shared:
+            raise OSError("refusing to follow the symbolic link %s: it is %s" % (
+                path, "in a world-writable directory" if shared else
+                "owned by another user (uid %d)" % info.st_uid))
+        target = os.readlink(path)
+        path = os.path.join(directory, target)
+    raise OSError("too many levels of symbolic links at %s" % path)
 
 
 def _read_json_object(path, what):
@@ -827,11 +996,19 @@ def _write_json_file(path, document):
 def _write_file(path, data):
     """Write ``data`` atomically: temp file, fsync, rename; mode 0600.
 
-    A symlinked file is updated at its target.  Directories created on the
+    A symlinked file is updated at its target when _trusted_path trusts the
+    link; anything but a regular file is refused.  Directories created on the
     way are 0700.  Raises OSError on failure and leaves no temp file behind.
     """
-    path = os.path.realpath(path)
-    directory = os.path.dirname(path)
+    import stat
+
+    path = _trusted_path(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise OSError("%s is not a regular file" % path)
+    except FileNotFoundError:
+        pass
     _make_private_dirs(directory)
     for _ in range(100):
         temp = os.path.join(directory, ".%s.%s.tmp" % (
@@ -906,7 +1083,8 @@ class _FileLock(object):
     def __enter__(self):
         try:
             _make_private_dirs(os.path.dirname(self.path))
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(
+                os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
         except OSError as exc:
             _debug("cannot create lock file %s (%s); continuing unlocked",
                    self.path, _os_error_text(exc))
@@ -986,6 +1164,9 @@ def _parse_token(document, path):
         if not isinstance(value, str) or not value:
             raise Error("cached SSO token file %s has no %s (a non-empty string "
                         "is required)" % (path, key))
+    if not _is_token(document["accessToken"]):
+        raise Error("cached SSO token file %s has an unusable accessToken (too "
+                    "long, or control or non-ASCII characters)" % path)
     try:
         expires = _parse_timestamp(document["expiresAt"])
     except Error as exc:
@@ -1031,6 +1212,12 @@ def _token_from_create_token(response):
             and _is_int(expires_in)):
         raise APIError("CreateToken", "InvalidResponse", 200,
                        "the response lacks accessToken or expiresIn")
+    refresh = response.get("refreshToken")
+    if not _is_token(access_token) or (refresh is not None
+                                       and not _is_token(refresh)):
+        raise APIError("CreateToken", "InvalidResponse", 200,
+                       "the token is too long or holds control or non-ASCII "
+                       "characters")
     return Token(access_token, _utcnow().replace(microsecond=0)
                  + timedelta(seconds=expires_in))
 
@@ -1249,15 +1436,18 @@ class _HTTP(object):
     def __init__(self, endpoint, settings, retry_base_delay=1.0):
         from urllib.parse import urlsplit
 
-        parts = urlsplit(endpoint)
-        scheme = parts.scheme.lower()
         try:
+            if not _is_opaque(endpoint, 2048):
+                raise ValueError("spaces, control or non-ASCII characters")
+            parts = urlsplit(endpoint)
+            scheme = parts.scheme.lower()
             port = parts.port
+            if scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("no scheme or host")
         except ValueError:
-            port = -1
-        if scheme not in ("http", "https") or not parts.hostname or port == -1:
-            raise ConfigError("invalid endpoint URL %r: expected "
-                              "https://host[:port][/path]" % (endpoint,))
+            raise ConfigError("invalid endpoint URL %s: expected "
+                              "https://host[:port][/path] in ASCII" % (
+                                  _quote_value(endpoint),)) from None
         self.loopback = _is_loopback(parts.hostname)
         if scheme == "http" and not self.loopback:
             raise ConfigError(
@@ -1397,6 +1587,11 @@ class _HTTP(object):
         except socket.timeout as exc:
             raise TransportError("timed out talking to %s:%s" % (
                 self.host, self.port)) from exc
+        except ValueError:  # http.client refuses a header; never show it
+            raise TransportError(
+                "a request to %s was not sent: a header value holds a character "
+                "HTTP cannot carry (not shown: it may be a secret)" % self.host,
+                retryable=False) from None
         except (OSError, http.client.HTTPException) as exc:
             raise TransportError("cannot talk to %s:%s: %s" % (
                 self.host, self.port, _os_error_text(exc) or
@@ -1554,12 +1749,22 @@ def _proxy_for(scheme, host):
 
 
 def _is_loopback(host):
-    host = host.lower()
+    """Whether ``host`` names this machine: ``localhost``, an IPv4 address in
+    127.0.0.0/8 written as a plain dotted quad, or ``::1``.  ASCII only, so no
+    look-alike digits or names ever reach DNS as "loopback"."""
+    host = host.lower().strip("[]")
+    try:
+        host.encode("ascii")
+    except UnicodeEncodeError:
+        return False
     if host == "localhost":
         return True
     parts = host.split(".")
-    if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
-        return parts[0] == "127"  # IPv4 without loading ipaddress
+    if len(parts) == 4:
+        if not all(p and len(p) <= 3 and all(c in _DIGITS for c in p)
+                   for p in parts):
+            return False
+        return parts[0] == "127" and all(int(p) < 256 for p in parts)
     if ":" not in host:
         return False  # a host name other than localhost
     import ipaddress
@@ -1683,15 +1888,31 @@ class PortalClient(_ServiceClient):
         return result
 
     def list_accounts(self, *, access_token, max_results=None):
-        """Return every account (ListAccounts, following nextToken)."""
-        return self._paginate("ListAccounts", "/assignment/accounts", {},
-                              "accountList", access_token, max_results)
+        """Return every account (ListAccounts, following nextToken); each has
+        a 12-digit ``accountId`` and printable ``accountName`` and
+        ``emailAddress`` (or APIError)."""
+        accounts = self._paginate("ListAccounts", "/assignment/accounts", {},
+                                  "accountList", access_token, max_results)
+        for account in accounts:
+            if not (_is_account_id(account.get("accountId")) and all(
+                    account.get(k) is None or _is_text(account[k], 256)
+                    for k in ("accountName", "emailAddress"))):
+                raise APIError("ListAccounts", "InvalidResponse", 200,
+                               "an account has an id that is not 12 digits, or "
+                               "a name or e-mail with control characters")
+        return accounts
 
     def list_account_roles(self, *, account_id, access_token, max_results=None):
-        """Return every role of ``account_id`` (ListAccountRoles, paginated)."""
-        return self._paginate("ListAccountRoles", "/assignment/roles",
-                              {"account_id": account_id}, "roleList",
-                              access_token, max_results)
+        """Return every role of ``account_id`` (ListAccountRoles, paginated);
+        each ``roleName`` matches IAM's role name pattern (or APIError)."""
+        roles = self._paginate("ListAccountRoles", "/assignment/roles",
+                               {"account_id": account_id}, "roleList",
+                               access_token, max_results)
+        if not all(_is_role_name(r.get("roleName")) for r in roles):
+            raise APIError("ListAccountRoles", "InvalidResponse", 200,
+                           "a role name is not an IAM role name",
+                           context="for account %s" % account_id)
+        return roles
 
     def logout(self, *, access_token):
         """Call Logout, ending the sign-in session behind ``access_token``."""
@@ -1708,8 +1929,11 @@ class PortalClient(_ServiceClient):
             if isinstance(page, list):
                 items.extend(x for x in page if isinstance(x, dict))
             token = body.get("nextToken")
-            if not token or not isinstance(token, str):
+            if not token:
                 return items
+            if not _is_token(token, 8192):
+                raise APIError(operation, "InvalidResponse", 200,
+                               "the pagination token is not printable ASCII")
             if token in seen:  # botocore stops a paginator that loops
                 raise APIError(operation, "InvalidResponse", 200,
                                "the service repeated a pagination token")
@@ -1844,15 +2068,19 @@ class _STSClient(_ServiceClient):
         if not all(fields):
             raise APIError("AssumeRole", "InvalidResponse", 200,
                            "the response lacks Credentials", context=context)
+        problem = _credentials_problem(*fields[:3])
         try:
             expires = _parse_timestamp(fields[3])
-        except Error as exc:
-            raise APIError("AssumeRole", "InvalidResponse", 200, str(exc),
-                           context=context) from None
+        except Error:
+            problem = problem or "the Expiration is not a timestamp"
+        if problem:
+            raise APIError("AssumeRole", "InvalidResponse", 200, problem,
+                           context=context)
         arn = _xml_text(root, "Arn") or ""
         account = arn.split(":")[4] if arn.count(":") >= 5 else None
         return Credentials(fields[0], fields[1], fields[2], expires,
-                           account_id=account or None, source="AssumeRole")
+                           account_id=account if _is_account_id(account) else None,
+                           source="AssumeRole")
 
 
 # -- Providers and caches ----------------------------------------------------
@@ -2142,10 +2370,13 @@ def _credentials_from_cli_cache(entry):
                                  "Expiration")]
     if not all(isinstance(v, str) and v for v in fields):
         raise Error("the cache entry has empty or non-string fields")
+    problem = _credentials_problem(*fields[:3])
+    if problem:
+        raise Error(problem)
     account = entry.get("AccountId")
     return Credentials(fields[0], fields[1], fields[2],
                        _parse_timestamp(fields[3]),
-                       account_id=account if isinstance(account, str) else None)
+                       account_id=account if _is_account_id(account) else None)
 
 
 def _credentials_from_role(role, account_id):
@@ -2161,11 +2392,15 @@ def _credentials_from_role(role, account_id):
         raise APIError("GetRoleCredentials", "InvalidResponse", 200,
                        "roleCredentials lacks %s" % ", ".join(missing),
                        context="for account %s" % account_id)
+    problem = _credentials_problem(role["accessKeyId"], role["secretAccessKey"],
+                                   role["sessionToken"])
     try:
         expires = _EPOCH + timedelta(milliseconds=expiration)
     except OverflowError:
-        raise APIError("GetRoleCredentials", "InvalidResponse", 200,
-                       "roleCredentials.expiration is out of range") from None
+        problem = problem or "roleCredentials.expiration is out of range"
+    if problem:
+        raise APIError("GetRoleCredentials", "InvalidResponse", 200, problem,
+                       context="for account %s" % account_id)
     return Credentials(role["accessKeyId"], role["secretAccessKey"],
                        role["sessionToken"], expires, account_id=account_id)
 
@@ -2735,10 +2970,10 @@ def _client_registration(oidc, profile, pkce):
         response = oidc.register_client(client_name=name, scopes=scopes)
     client_id, secret = response.get("clientId"), response.get("clientSecret")
     expires_at = response.get("clientSecretExpiresAt")
-    if not (isinstance(client_id, str) and isinstance(secret, str)
+    if not (_is_token(client_id) and _is_token(secret)
             and _is_int(expires_at)):
         raise APIError("RegisterClient", "InvalidResponse", 200,
-                       "the response lacks clientId, clientSecret or "
+                       "the response lacks a usable clientId, clientSecret or "
                        "clientSecretExpiresAt")
     registration = {"clientId": client_id, "clientSecret": secret,
                     "expiresAt": _format_timestamp(
@@ -2755,6 +2990,22 @@ def _client_registration(oidc, profile, pkce):
     return registration
 
 
+def _is_browser_url(url):
+    """A URL we may hand to a browser: https://, or http:// to loopback (a
+    local test service); never anything a browser could read as an option."""
+    if _is_https_url(url):
+        return True
+    if not (_is_opaque(url, 8192) and url[:7].lower() == "http://"):
+        return False
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    return bool(host) and _is_loopback(host)
+
+
 def _device_login(oidc, profile, registration, *, notify, open_browser,
                   sleep=time.sleep, clock=time.monotonic):
     """The device-authorization flow (RFC 8628; the SSO OIDC API Reference,
@@ -2763,9 +3014,16 @@ def _device_login(oidc, profile, registration, *, notify, open_browser,
         client_id=registration["clientId"],
         client_secret=registration["clientSecret"], start_url=profile.start_url)
     device_code = start.get("deviceCode")
-    if not isinstance(device_code, str):
+    if not _is_token(device_code):
         raise APIError("StartDeviceAuthorization", "InvalidResponse", 200,
-                       "the response has no deviceCode")
+                       "the response has no usable deviceCode")
+    complete = start.get("verificationUriComplete") or start.get(
+        "verificationUri")
+    user_code = start.get("userCode", "?")
+    if not (_is_browser_url(complete) and _is_token(user_code, 64)):
+        raise APIError("StartDeviceAuthorization", "InvalidResponse", 200,
+                       "the verification URL is not an https:// URL or the user "
+                       "code is not a short printable code")
     interval = start.get("interval") if _is_int(start.get("interval")) else 5
     interval = max(interval, 1)
     lifetime = start.get("expiresIn") if _is_int(start.get("expiresIn")) else 600
@@ -2790,11 +3048,9 @@ def _device_login(oidc, profile, registration, *, notify, open_browser,
                 raise
         if not shown:  # one immediate attempt first: clients may be pre-approved
             shown = True
-            complete = start.get("verificationUriComplete") or start.get(
-                "verificationUri")
             notify("To sign in, open this URL and confirm the code %s:\n  %s\n"
                    "Waiting for approval (Ctrl-C to cancel)..." % (
-                       start.get("userCode", "?"), complete))
+                       user_code, complete))
             open_browser(complete)
         if clock() + interval > deadline:
             raise LoginError("the device code expired before the sign-in was "
@@ -2819,8 +3075,15 @@ class _CallbackServer(object):
         self._socket.listen(8)
         self.port = self._socket.getsockname()[1]
 
-    def wait(self, timeout):
-        """Serve until a request reaches the callback path; its query."""
+    def wait(self, timeout, state):
+        """Serve until a request reaches the callback path carrying
+        ``state``; return its query, or None after ``timeout`` seconds.
+
+        Requests without the right state (any local process can connect)
+        get a plain 400 and the wait goes on; each connection has two
+        seconds to send its request, so an idle one cannot stall the wait.
+        """
+        import hmac
         from urllib.parse import parse_qs, urlsplit
 
         deadline = time.monotonic() + timeout
@@ -2831,7 +3094,7 @@ class _CallbackServer(object):
             except OSError:  # socket.timeout is an OSError
                 continue
             with conn:
-                conn.settimeout(5)
+                conn.settimeout(2.0)
                 try:
                     request = conn.recv(65536).decode("latin-1")
                 except OSError:
@@ -2839,19 +3102,28 @@ class _CallbackServer(object):
                 target = request.split(" ", 2)[1] if request.count(" ") >= 2 \
                     else ""
                 parts = urlsplit(target)
-                if parts.path != _CALLBACK_PATH:
-                    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0"
-                                 b"\r\nConnection: close\r\n\r\n")
-                    continue
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                body = (b"<!doctype html><title>ssocreds</title><p>"
-                        + (b"Sign-in failed: return to the terminal."
-                           if query.get("error") or not query.get("code") else
-                           b"Signed in. You can close this window.") + b"</p>")
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; "
-                             b"charset=utf-8\r\nContent-Length: %d\r\n"
-                             b"Connection: close\r\n\r\n" % len(body) + body)
-                return query
+                given = query.get("state", "").encode("utf-8", "replace")
+                if parts.path != _CALLBACK_PATH:
+                    status, text = b"404 Not Found", b""
+                elif not hmac.compare_digest(given, state.encode("ascii")):
+                    status, text = b"400 Bad Request", b""
+                else:
+                    status, text = b"200 OK", (
+                        b"Sign-in failed: return to the terminal."
+                        if query.get("error") or not query.get("code") else
+                        b"Signed in. You can close this window.")
+                body = b"<!doctype html><title>ssocreds</title><p>%s</p>" % text \
+                    if text else b""
+                try:
+                    conn.sendall(b"HTTP/1.1 %s\r\nContent-Type: text/html; "
+                                 b"charset=utf-8\r\nContent-Length: %d\r\n"
+                                 b"Connection: close\r\n\r\n" % (
+                                     status, len(body)) + body)
+                except OSError:
+                    pass
+                if status == b"200 OK":
+                    return query
         return None
 
     def close(self):
@@ -2890,7 +3162,7 @@ def _pkce_login(oidc, profile, registration, *, notify, open_browser, port=0,
                "(redirects to %s):\n  %s\nWaiting for the browser (Ctrl-C to "
                "cancel)..." % (redirect_uri, url))
         open_browser(url)
-        query = server.wait(timeout)
+        query = server.wait(timeout, state)
     finally:
         server.close()
     if query is None:
@@ -2899,9 +3171,6 @@ def _pkce_login(oidc, profile, registration, *, notify, open_browser, port=0,
     if query.get("error"):
         raise LoginError("the sign-in failed in the browser: %s" % _one_line(
             query.get("error_description") or query["error"], 200))
-    if query.get("state") != state:
-        raise LoginError("the sign-in response did not carry the expected state "
-                         "(a stale or forged browser tab?); run the login again")
     if not query.get("code"):
         raise LoginError("the sign-in response carried no authorization code")
     try:
@@ -2948,7 +3217,7 @@ def _login(profile, *, use_device_code=False, no_browser=False, port=0,
     registration = _client_registration(oidc, profile, pkce)
 
     def open_browser(url):
-        if no_browser:
+        if no_browser or not _is_browser_url(url):
             return
         try:
             import webbrowser
@@ -3033,17 +3302,14 @@ def _list_accounts(profile):
     accounts = provider.client.list_accounts(access_token=token.value)
     result = []
     for account in accounts:
-        account_id = account.get("accountId")
-        if not isinstance(account_id, str):
-            continue
+        account_id = account["accountId"]
         roles = provider.client.list_account_roles(
             account_id=account_id, access_token=token.value)
         result.append({
             "accountId": account_id,
             "accountName": account.get("accountName") or account_id,
             "emailAddress": account.get("emailAddress"),
-            "roles": sorted(r["roleName"] for r in roles
-                            if isinstance(r.get("roleName"), str))})
+            "roles": sorted(r["roleName"] for r in roles)})
     return sorted(result, key=lambda a: (a["accountName"], a["accountId"]))
 
 
@@ -3409,7 +3675,9 @@ def _ask_mfa_code(serial):
 
 
 def _note(text):
-    sys.stderr.write(text + "\n")
+    """A message for the user on stderr, every line of it made visible."""
+    sys.stderr.write("\n".join(_visible(line) for line in text.split("\n"))
+                     + "\n")
     sys.stderr.flush()
 
 
@@ -3700,20 +3968,21 @@ def _cmd_list(options):
         blocks = []
         for account in accounts:
             for role in account["roles"]:
-                lines = ["[profile %s]" % _profile_name_for(account, role)]
+                lines = [_ini_section("profile " + _profile_name_for(
+                    account, role))]
                 if profile.sso_session:
-                    lines.append("sso_session = %s" % profile.sso_session)
+                    lines.append(_ini_setting("sso_session", profile.sso_session))
                 else:
-                    lines += ["sso_start_url = %s" % profile.start_url,
-                              "sso_region = %s" % profile.region]
-                lines += ["sso_account_id = %s" % account["accountId"],
-                          "sso_role_name = %s" % role]
+                    lines += [_ini_setting("sso_start_url", profile.start_url),
+                              _ini_setting("sso_region", profile.region)]
+                lines += [_ini_setting("sso_account_id", account["accountId"]),
+                          _ini_setting("sso_role_name", role)]
                 if isinstance(region, str) and region:
-                    lines.append("region = %s" % region)
+                    lines.append(_ini_setting("region", region))
                 blocks.append("\n".join(lines) + "\n")
         sys.stdout.write("\n".join(blocks))
     else:
-        rows = [(a["accountId"], a["accountName"], role)
+        rows = [(a["accountId"], _visible(a["accountName"]), role)
                 for a in accounts for role in a["roles"]]
         header = ("ACCOUNT ID", "ACCOUNT NAME", "ROLE")
         widths = [max(len(r[i]) for r in rows + [header]) for i in range(3)]
@@ -3731,7 +4000,9 @@ def _cmd_status(options):
 
         sys.stdout.write(json.dumps(info, indent=2) + "\n")
     else:
-        out = sys.stdout.write
+        def out(text):
+            sys.stdout.write(_visible(text[:-1]) + "\n")
+
         out("session:      %s\n" % _describe(profile))
         out("token file:   %s\n" % info["token_file"])
         if info["expires_at"] is None:
@@ -3999,6 +4270,12 @@ def _cli_message(exc, options):
     return str(exc)
 
 
+def _print_traceback():
+    import traceback
+
+    _note(traceback.format_exc().rstrip("\n"))
+
+
 def main(argv=None):
     """Run the command line with ``argv`` (default sys.argv[1:]); return the
     exit status: 0 success, 1 failure, 2 usage error."""
@@ -4020,13 +4297,11 @@ def main(argv=None):
     try:
         return options.command.handler(options)
     except _ChildError as exc:
-        sys.stderr.write("ssocreds: %s\n" % exc)
+        sys.stderr.write("ssocreds: %s\n" % _one_line(exc, 2000))
         return exc.status
     except Error as exc:
         if options.debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         sys.stderr.write("ssocreds: %s\n" % _one_line(_cli_message(exc, options),
                                                       2000))
         return 1
@@ -4036,9 +4311,7 @@ def main(argv=None):
         return 1
     except Exception as exc:  # a bug: say so in one line, details with --debug
         if options.debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         sys.stderr.write("ssocreds: internal error (%s); rerun with --debug and "
                          "report it\n" % type(exc).__name__)
         return 1

@@ -397,7 +397,7 @@ def write_cli_cache_entry(home, expires_in):
                         hashlib.sha1(key.encode()).hexdigest() + ".json")
     with open(path, "w") as f:  # exactly as botocore's JSONFileCache writes
         json.dump({"ProviderType": "sso", "Credentials": {
-            "AccessKeyId": "ASIACLIWROTE", "SecretAccessKey": "cli-secret",
+            "AccessKeyId": "ASIACLIWROTE0000", "SecretAccessKey": "cli-secret",
             "SessionToken": "cli-token",
             "Expiration": iso(now() + timedelta(seconds=expires_in)),
             "AccountId": "111122223333"}}, f)
@@ -407,7 +407,7 @@ def write_cli_cache_entry(home, expires_in):
 def test_an_entry_written_by_the_aws_cli_is_used(session, fake):
     write_cli_cache_entry(session, 3600)
     result = run_cli(["export", "--profile", "dev"], env())
-    assert json.loads(result.stdout)["AccessKeyId"] == "ASIACLIWROTE"
+    assert json.loads(result.stdout)["AccessKeyId"] == "ASIACLIWROTE0000"
     assert fake.calls == {}
 
 

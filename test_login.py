@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
@@ -134,15 +135,24 @@ def test_botocore_accepts_the_token_we_wrote(logged_out, fake):
     assert fake.requests[-1][3]["x-amz-sso_bearer_token"] == token
 
 
-def test_a_wrong_state_is_rejected(logged_out, fake):
+def test_a_wrong_state_gets_400_and_the_real_sign_in_still_works(logged_out,
+                                                                  fake):
     fake.authorize_state = "forged-state"
     proc, url, seen = start_login(["--profile", "dev"])
-    browse(url)
+    with pytest.raises(urllib.error.HTTPError) as info:
+        browse(url)
+    assert info.value.code == 400
+    callback = dict(parse_qsl(urlsplit(url).query))["redirect_uri"]
+    with pytest.raises(urllib.error.HTTPError) as info:  # no state at all
+        browse(callback + "?code=forged")
+    assert info.value.code == 400
+    assert "CreateToken" not in fake.calls and proc.poll() is None
+    fake.authorize_state = None
+    status, page = browse(url)
+    assert status == 200 and "Signed in" in page
     code, out, err = finish(proc, seen)
-    assert code == 1
-    assert "expected state" in err.splitlines()[-1]
-    assert not os.path.exists(logged_out.token_path("my-sso"))
-    assert "CreateToken" not in fake.calls
+    assert code == 0, err
+    assert os.path.exists(logged_out.token_path("my-sso"))
 
 
 def test_a_denied_browser_sign_in_fails_clearly(logged_out, fake):
@@ -234,8 +244,8 @@ class FakeOIDC(object):
         self.answers = list(answers)
 
     def start_device_authorization(self, **kwargs):
-        return {"deviceCode": "dc", "userCode": "UC", "verificationUri": "u",
-                "verificationUriComplete": "u?c", "expiresIn": 600,
+        return {"deviceCode": "dc", "userCode": "UC", "verificationUri": "https://device.example/u",
+                "verificationUriComplete": "https://device.example/u?c", "expiresIn": 600,
                 "interval": 2}
 
     def create_token(self, **kwargs):
@@ -264,7 +274,7 @@ def test_device_polling_follows_interval_and_slow_down(home):
 def test_device_polling_stops_at_the_code_expiry(home):
     oidc = FakeOIDC(["AuthorizationPendingException"] * 1000)
     oidc.start_device_authorization = lambda **kw: {
-        "deviceCode": "dc", "userCode": "UC", "verificationUri": "u",
+        "deviceCode": "dc", "userCode": "UC", "verificationUri": "https://device.example/u",
         "expiresIn": 10, "interval": 3}
     profile = mod._Profile("p", "c", {}, {})
     profile.start_url = START_URL

@@ -173,7 +173,9 @@ class StubClient(object):
         return self.result
 
 
-GO_RESULT = {"accessKeyId": "AccessKey", "secretAccessKey": "SecretKey",
+# The Go tests' values, with an access key id of the form AWS uses (the
+# validation boundary refuses anything else).
+GO_RESULT = {"accessKeyId": "ASIAACCESSKEY000", "secretAccessKey": "SecretKey",
              "sessionToken": "SessionToken", "expiration": 1611177743123}
 
 
@@ -195,7 +197,7 @@ def test_go_valid_required_parameter_values(go_cache):
                          "https://valid-required-only").retrieve()
     assert client.calls == [("012345678901", "TestRole", TOKEN)]
     assert creds == mod.Credentials(
-        "AccessKey", "SecretKey", "SessionToken",
+        "ASIAACCESSKEY000", "SecretKey", "SessionToken",
         D(2021, 1, 20, 21, 22, 23, 123000, tzinfo=UTC),
         account_id="012345678901")
     assert creds.can_expire and creds.source == "SSOProvider"
@@ -210,7 +212,7 @@ def test_go_custom_cached_token_file(go_cache, tmp_path):
     client = StubClient(GO_RESULT)
     creds = mod.Provider(client, "012345678901", "TestRole", "ignored value",
                          cached_token_filepath=str(path)).retrieve()
-    assert creds.access_key_id == "AccessKey"
+    assert creds.access_key_id == "ASIAACCESSKEY000"
     assert creds.account_id == "012345678901"
     assert client.calls[0][2] == TOKEN
 
@@ -1037,7 +1039,7 @@ class StubOIDC(object):
         return self.result
 
 
-EXPIRED_TOKEN = {"accessToken": "expired access token",
+EXPIRED_TOKEN = {"accessToken": "expired-access-token",
                  "expiresAt": "2021-12-21T12:21:00Z", "clientId": "client id",
                  "clientSecret": "client secret",
                  "refreshToken": "refresh token", "unknownField": "some value"}
