@@ -1,8 +1,16 @@
-"""Shared fixtures: a throwaway HOME, the fake Identity Center, a clock."""
+"""Shared fixtures: a throwaway HOME, the fake Identity Center, a clock.
+
+Every test runs with HOME (and USERPROFILE, AWS_CONFIG_FILE and
+AWS_SHARED_CREDENTIALS_FILE) in a fresh temporary directory and no other
+AWS_* variable, whether it asks for ``home`` or not; and the run fails if
+anything under the real ``~/.aws`` (the user database's home) was created,
+deleted or modified while it ran.
+"""
 
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -86,19 +94,118 @@ sso_registration_scopes = sso:account:access
 """
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """An isolated HOME; AWS and proxy variables cleared."""
+# -- The real home stays untouched ---------------------------------------------
+
+def _real_aws_dir():
+    """The real ~/.aws: in the user database's home, whatever HOME says."""
+    try:
+        import pwd
+    except ImportError:  # Windows: no user database
+        home = os.environ.get("USERPROFILE") or os.path.expanduser("~")
+    else:
+        try:
+            home = pwd.getpwuid(os.getuid()).pw_dir
+        except KeyError:
+            return None
+    return os.path.join(home, ".aws") if home and os.path.isabs(home) else None
+
+
+def _fingerprint(top):
+    """{relative path: (type, size, mtime, inode)} of ``top`` and all under
+    it; None when ``top`` does not exist."""
+    def entry(path):
+        st = os.lstat(path)
+        return (stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns, st.st_ino)
+
+    if top is None or not os.path.lexists(top):
+        return None
+    found = {".": entry(top)}
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                found[os.path.relpath(path, top)] = entry(path)
+            except OSError:  # gone while we looked: the next look tells
+                pass
+    return found
+
+
+def _changes(before, after):
+    if before is None and after is None:
+        return []
+    before, after = before or {}, after or {}
+    return (["created: " + p for p in sorted(set(after) - set(before))]
+            + ["deleted: " + p for p in sorted(set(before) - set(after))]
+            + ["modified: " + p for p in sorted(set(before) & set(after))
+               if before[p] != after[p]])
+
+
+_REAL_AWS = {"path": None, "before": None, "reported": False}
+
+
+def _real_aws_report():
+    """The changes under the real ~/.aws since the session started, as one
+    message; "" when there are none."""
+    path = _REAL_AWS["path"]
+    changes = _changes(_REAL_AWS["before"], _fingerprint(path))
+    if not changes:
+        return ""
+    return ("the test run touched the real %s (tests must use the temporary "
+            "HOME; if you changed it yourself meanwhile, run again):\n  %s"
+            % (path, "\n  ".join(changes[:50])))
+
+
+def pytest_sessionstart(session):
+    _REAL_AWS["path"] = _real_aws_dir()
+    _REAL_AWS["before"] = _fingerprint(_REAL_AWS["path"])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_home_untouched():
+    """Fails the last test's teardown (so the run) if the real ~/.aws
+    changed."""
+    yield
+    message = _real_aws_report()
+    if message:
+        _REAL_AWS["reported"] = True
+        pytest.fail(message, pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # for what the fixture above cannot see: a run without tests, collection
+    message = "" if _REAL_AWS["reported"] else _real_aws_report()
+    if message:
+        sys.stderr.write("\nERROR: %s\n" % message)
+        if session.exitstatus in (0, 5):  # passed, or no tests collected
+            session.exitstatus = 1
+
+
+# -- A throwaway HOME ----------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch):
+    """For every test: HOME, USERPROFILE, AWS_CONFIG_FILE and
+    AWS_SHARED_CREDENTIALS_FILE in a fresh empty directory (not tmp_path, so
+    tests own theirs); every other AWS_* and proxy variable cleared.  Returns
+    the directory's path (a str).  Tests may still unset or change them."""
     for name in list(os.environ):
         if name.startswith("AWS_") or name.lower() in (
                 "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
             monkeypatch.delenv(name)
-    h = Home(tmp_path / "home")
-    monkeypatch.setenv("HOME", h.path)
-    monkeypatch.setenv("USERPROFILE", h.path)
-    monkeypatch.setenv("AWS_CONFIG_FILE", h.config)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", h.credentials)
-    return h
+    path = str(tmp_path_factory.mktemp("home"))
+    aws = os.path.join(path, ".aws")
+    monkeypatch.setenv("HOME", path)
+    monkeypatch.setenv("USERPROFILE", path)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.path.join(aws, "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE",
+                       os.path.join(aws, "credentials"))
+    return path
+
+
+@pytest.fixture
+def home(isolated_home):
+    """The isolated HOME with ~/.aws/sso/cache made: a Home."""
+    return Home(isolated_home)
 
 
 @pytest.fixture

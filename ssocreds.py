@@ -3775,22 +3775,32 @@ def _server_token(options):
     return token
 
 
-def _wait_for_stop_signal():
-    import signal
-    import threading
+class _StopSignals(object):
+    """SIGINT, SIGTERM and SIGHUP set ``stop`` while in the ``with`` block;
+    entered before anything is printed, so a signal sent as soon as the
+    readiness lines appear is never lost."""
 
-    stop = threading.Event()
-    names = ("SIGINT", "SIGTERM", "SIGHUP")
-    previous = {}
-    for name in names:
-        if hasattr(signal, name):
-            number = getattr(signal, name)
-            previous[number] = signal.signal(number, lambda *a: stop.set())
-    try:
-        while not stop.wait(0.5):
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.stop = threading.Event()
+        self._previous = {}
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                number = getattr(signal, name)
+                self._previous[number] = signal.signal(
+                    number, lambda *a: self.stop.set())
+        return self
+
+    def wait(self):
+        while not self.stop.wait(0.5):
             pass
-    finally:
-        for number, handler in previous.items():
+
+    def __exit__(self, *exc_info):
+        import signal
+
+        for number, handler in self._previous.items():
             signal.signal(number, handler)
 
 
@@ -3800,28 +3810,35 @@ def _cmd_serve(options):
     host = options.host or "127.0.0.1"
     server = _CredentialServer(source, token, host, options.port or 0).start()
     try:
-        lines = "AWS_CONTAINER_CREDENTIALS_FULL_URI=%s\n" \
-                "AWS_CONTAINER_AUTHORIZATION_TOKEN=%s\n" % (server.url, token)
-        if options.env_file:
-            try:
-                _write_file(options.env_file, lines.encode("utf-8"))
-            except OSError as exc:
-                raise Error("cannot write %s: %s" % (
-                    options.env_file, _os_error_text(exc))) from None
-        else:
-            sys.stdout.write(lines)
-            sys.stdout.flush()
-        if not _is_loopback(host):
-            _note("ssocreds: warning: serving credentials on %s, beyond "
-                  "loopback: anyone who can reach it can try the token" % host)
-        _note('ssocreds: serving credentials for profile "%s" on %s (health: '
-              "%s); stop with Ctrl-C or SIGTERM" % (
-                  profile.name, server.url, server.url.replace(
-                      _SERVE_PATH, _HEALTH_PATH)))
-        _wait_for_stop_signal()
+        with _StopSignals() as signals:
+            _announce_server(options, profile, server, token, host)
+            signals.wait()
     finally:
         server.stop()
     return 0
+
+
+def _announce_server(options, profile, server, token, host):
+    """The readiness lines: the two variables on stdout (or the env file),
+    then the notes on stderr."""
+    lines = "AWS_CONTAINER_CREDENTIALS_FULL_URI=%s\n" \
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN=%s\n" % (server.url, token)
+    if options.env_file:
+        try:
+            _write_file(options.env_file, lines.encode("utf-8"))
+        except OSError as exc:
+            raise Error("cannot write %s: %s" % (
+                options.env_file, _os_error_text(exc))) from None
+    else:
+        sys.stdout.write(lines)
+        sys.stdout.flush()
+    if not _is_loopback(host):
+        _note("ssocreds: warning: serving credentials on %s, beyond "
+              "loopback: anyone who can reach it can try the token" % host)
+    _note('ssocreds: serving credentials for profile "%s" on %s (health: '
+          "%s); stop with Ctrl-C or SIGTERM" % (
+              profile.name, server.url, server.url.replace(
+                  _SERVE_PATH, _HEALTH_PATH)))
 
 
 def _exec_with_server(options):

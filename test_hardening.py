@@ -18,7 +18,7 @@ import pytest
 import fakesso
 import ssocreds as mod
 from conftest import (HERE, SESSION_CONFIG, START_URL, iso, now, run_cli,
-                      run_herd)
+                      run_herd, run_python)
 
 try:
     from hypothesis import given, settings, strategies as st
@@ -349,12 +349,27 @@ def test_cache_dir_owned_by_someone_else(session, fake):
     assert result.returncode == 0 and result.stderr == ""
 
 
-def test_home_unset_uses_the_user_database(session, fake):
+# The child's user database answers a throwaway home: run for real, the CLI
+# would take a lock under the real ~/.aws/cli/cache (conftest fails the run).
+USER_DATABASE_HOME = """
+import os, pwd, sys
+entry = pwd.getpwuid(os.getuid())
+pwd.getpwuid = lambda uid: pwd.struct_passwd(entry[:5] + (sys.argv[1],)
+                                             + entry[6:])
+import ssocreds
+sys.exit(ssocreds.main(sys.argv[2:]))
+"""
+
+
+def test_home_unset_uses_the_user_database(session, fake, tmp_path):
     e = env()
     del e["HOME"]
-    result = run_cli(["export", "--profile", "dev"], e)
-    # the user database's home has no such profile: a clear error, no crash
+    user_home = str(tmp_path / "from-the-user-database")
+    result = run_python(USER_DATABASE_HOME, user_home, "export", "--profile",
+                        "dev", env=e, cwd=HERE)
+    # that home has no token for the profile: a clear error, no crash
     assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert os.path.isdir(os.path.join(user_home, ".aws"))  # it was the one used
 
 
 @pytest.mark.parametrize("name", ["my profile", "it's", "dév-☃", 'say "hi"'])
