@@ -103,7 +103,12 @@ class FakeIdentityCenter(object):
       ``device_outcome`` ("approve", "deny" or "expire"),
       ``device_interval`` and ``device_expires_in`` (s);
     - browser step of PKCE: ``authorize_error`` (e.g. "access_denied") and
-      ``authorize_state`` (a wrong state to send back).
+      ``authorize_state`` (a wrong state to send back);
+    - hostile mode: ``rewrite(operation, function)`` passes the JSON object
+      of every successful built-in answer of ``operation`` through
+      ``function(document) -> document`` (the fake's own state, such as
+      issued device codes, stays as it was), so a test can plant hostile
+      values in otherwise working responses.
     """
 
     def __init__(self, host="127.0.0.1", port=0, tls=None):
@@ -126,6 +131,7 @@ class FakeIdentityCenter(object):
         self._refresh_tokens = {}  # refresh token -> client id
         self._clients = {}  # client id -> client secret
         self._scripted = {}  # operation -> [Response]
+        self._rewrites = {}  # operation -> function(document) -> document
         self.registrations = {}  # client id -> RegisterClient request
         self._devices = {}  # device code -> state
         self._codes = {}  # authorization code -> (client, redirect, challenge)
@@ -176,6 +182,25 @@ class FakeIdentityCenter(object):
         """Answer the next requests for ``operation`` with ``responses``."""
         with self._lock:
             self._scripted.setdefault(operation, []).extend(responses)
+
+    def clear_script(self, operation=None):
+        """Drop the scripted responses not sent yet (of ``operation``, or of
+        every operation)."""
+        with self._lock:
+            if operation is None:
+                self._scripted.clear()
+            else:
+                self._scripted.pop(operation, None)
+
+    def rewrite(self, operation, function):
+        """Pass the JSON object of each successful built-in answer of
+        ``operation`` through ``function(document) -> document`` (None
+        removes the rewrite).  Scripted responses are sent as they are."""
+        with self._lock:
+            if function is None:
+                self._rewrites.pop(operation, None)
+            else:
+                self._rewrites[operation] = function
 
     def fail(self, operation, status, code, message="scripted failure",
              times=1, headers=None):
@@ -245,7 +270,14 @@ class FakeIdentityCenter(object):
         if response is not None:
             return response
         handler = getattr(self, "_op_" + operation)
-        return handler(query, headers, body)
+        response = handler(query, headers, body)
+        with self._lock:
+            rewrite = self._rewrites.get(operation)
+        if rewrite is not None and response.status == 200 and \
+                response.headers.get("Content-Type") == "application/json":
+            document = rewrite(json.loads(response.body.decode("utf-8")))
+            response = Response(response.status, document, response.headers)
+        return response
 
     def _bearer(self, headers):
         token = headers.get("x-amz-sso_bearer_token")
