@@ -1908,9 +1908,12 @@ class PortalClient(_ServiceClient):
         roles = self._paginate("ListAccountRoles", "/assignment/roles",
                                {"account_id": account_id}, "roleList",
                                access_token, max_results)
-        if not all(_is_role_name(r.get("roleName")) for r in roles):
+        if not all(_is_role_name(r.get("roleName")) and (
+                r.get("accountId") is None or _is_account_id(r["accountId"]))
+                for r in roles):
             raise APIError("ListAccountRoles", "InvalidResponse", 200,
-                           "a role name is not an IAM role name",
+                           "a role name is not an IAM role name, or an account "
+                           "id is not 12 digits",
                            context="for account %s" % account_id)
         return roles
 
