@@ -445,24 +445,22 @@ _MAX_SECRET = 16384  # session tokens are about 1-2 KB; bearer tokens similar
 _MAX_TEXT = 1024
 
 
-def _is_opaque(value, limit=_MAX_SECRET):
-    """A non-empty string of printable ASCII without spaces, at most
-    ``limit`` long: what keys, tokens and codes are made of."""
+def _is_opaque(value, limit=_MAX_SECRET, spaces=False):
+    """A non-empty string of printable ASCII, at most ``limit`` long, without
+    spaces unless ``spaces``: what keys, tokens and codes are made of."""
     if not isinstance(value, str) or not 0 < len(value) <= limit:
         return False
     try:
         value.encode("ascii")
     except UnicodeEncodeError:
         return False
-    return value.isprintable() and " " not in value
+    return value.isprintable() and (spaces or " " not in value)
 
 
 def _is_token(value, limit=_MAX_SECRET):
-    """A non-empty string of printable ASCII (spaces allowed): what bearer
-    and refresh tokens, client ids and secrets, codes and pagination tokens
-    may hold."""
-    return _is_opaque(value.replace(" ", "x") if isinstance(value, str)
-                      else value, limit)
+    """Printable ASCII, spaces allowed: what bearer and refresh tokens,
+    client ids and secrets, codes and pagination tokens may hold."""
+    return _is_opaque(value, limit, spaces=True)
 
 
 def _is_text(value, limit=_MAX_TEXT):
@@ -486,7 +484,7 @@ def _credentials_problem(access_key_id, secret_access_key, session_token):
 
 def _is_account_id(value):
     return isinstance(value, str) and len(value) == 12 and all(
-        c in "0123456789" for c in value)
+        c in _DIGITS for c in value)
 
 
 def _is_role_name(value):
@@ -817,7 +815,7 @@ def _merge_credentials_section(text, section, values):
     of the section are updated in place and new ones added at its end.
     Stale credential keys that ``values`` does not set are removed.
     """
-    _ini_section(section)
+    header = _ini_section(section)
     lines = text.splitlines()
     start = end = None
     for i, line in enumerate(lines):
@@ -832,7 +830,7 @@ def _merge_credentials_section(text, section, values):
             lines.pop()
         if lines:
             lines.append("")
-        lines.append(_ini_section(section))
+        lines.append(header)
         lines.extend(_ini_setting(*item) for item in values.items())
         return "\n".join(lines) + "\n"
     end = len(lines) if end is None else end
@@ -918,18 +916,23 @@ def standard_cached_token_filepath(key):
     return os.path.join(_sso_cache_dir(), digest + ".json")
 
 
+def _require_regular(info, path):
+    """OSError unless ``info`` (a stat result) is a regular file's."""
+    import stat
+
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError("%s is not a regular file" % path)
+
+
 def _read_file(path, limit=_MAX_FILE_BYTES):
     """The bytes of the regular file ``path`` (a trusted link is followed:
     _trusted_path).  A FIFO, device or directory is refused at once, never
     waited on; so is a file larger than ``limit``."""
-    import stat
-
     path = _trusted_path(path)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
                  | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError("%s is not a regular file" % path)
+        _require_regular(os.fstat(fd), path)
         data = f.read(limit + 1)
     if len(data) > limit:
         raise OSError("the file is larger than %d bytes" % limit)
@@ -1000,13 +1003,10 @@ def _write_file(path, data):
     link; anything but a regular file is refused.  Directories created on the
     way are 0700.  Raises OSError on failure and leaves no temp file behind.
     """
-    import stat
-
     path = _trusted_path(path)
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise OSError("%s is not a regular file" % path)
+        _require_regular(os.stat(path), path)
     except FileNotFoundError:
         pass
     _make_private_dirs(directory)
@@ -3540,12 +3540,6 @@ class _Option(object):
     def attr(self):
         return self.name[2:].replace("-", "_")
 
-    @property
-    def default(self):
-        if self.choices:
-            return self.choices[0]
-        return None if self.metavar else False
-
     def usage(self):
         return self.name + (" " + self.metavar if self.metavar else "")
 
@@ -4245,7 +4239,7 @@ def _parse_command_line(argv):
         setattr(result, option.attr, _option_value(command, option, value))
     for option in command.options:
         if option.choices and getattr(result, option.attr) is None:
-            setattr(result, option.attr, option.default)
+            setattr(result, option.attr, option.choices[0])
     chosen = [o.name for o, _ in given if o.name in command.exclusive]
     if len(set(chosen)) > 1:
         raise _UsageError("%s: %s cannot be combined" % (

@@ -1077,6 +1077,21 @@ def assert_clean_error(exc, value):
         assert value not in text, text
 
 
+def retrieve_or_refuse(prop_world, value, **fields):
+    """Credentials from a portal answering roleCredentials with ``fields``
+    changed, or None after checking that the refusal is clean."""
+    fake, token_path, _ = prop_world
+    fake.clear_script()
+    fake.script("GetRoleCredentials", role_credentials(**fields))
+    provider = ssocreds.Provider(portal(fake), "111122223333", "ReadOnly",
+                                 None, cached_token_filepath=token_path)
+    try:
+        return provider.retrieve()
+    except ssocreds.Error as exc:
+        assert_clean_error(exc, value)
+        return None
+
+
 if given is not None:
     @needs_hypothesis
     @settings(max_examples=60, deadline=None)
@@ -1084,15 +1099,8 @@ if given is not None:
            service_text)
     def test_any_credential_string_is_valid_or_refused_cleanly(prop_world,
                                                                field, value):
-        fake, token_path, _ = prop_world
-        fake.clear_script()
-        fake.script("GetRoleCredentials", role_credentials(**{field: value}))
-        provider = ssocreds.Provider(portal(fake), "111122223333", "ReadOnly",
-                                     None, cached_token_filepath=token_path)
-        try:
-            creds = provider.retrieve()
-        except ssocreds.Error as exc:
-            assert_clean_error(exc, value)
+        creds = retrieve_or_refuse(prop_world, value, **{field: value})
+        if creds is None:
             return
         assert re.fullmatch(r"[A-Z0-9]{16,128}", creds.access_key_id)
         for secret in (creds.secret_access_key, creds.session_token):
@@ -1104,15 +1112,8 @@ if given is not None:
     @given(st.one_of(st.integers(), st.floats(), st.text(max_size=40),
                      st.none(), st.booleans()))
     def test_any_expiration_is_a_real_time_or_refused(prop_world, value):
-        fake, token_path, _ = prop_world
-        fake.clear_script()
-        fake.script("GetRoleCredentials", role_credentials(expiration=value))
-        provider = ssocreds.Provider(portal(fake), "111122223333", "ReadOnly",
-                                     None, cached_token_filepath=token_path)
-        try:
-            creds = provider.retrieve()
-        except ssocreds.Error as exc:
-            assert_clean_error(exc, value)
+        creds = retrieve_or_refuse(prop_world, value, expiration=value)
+        if creds is None:
             return
         assert isinstance(creds.expires, datetime)
         assert creds.expires.utcoffset() == timedelta(0)
