@@ -558,23 +558,43 @@ def _decode_utf8(data):
     return data.decode("utf-8")
 
 
+def _lines(text):
+    """Split at ``\\n``, ``\\r\\n`` and ``\\r`` only, as a text file is read
+    (str.splitlines would also split at U+2028, form feeds and others)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
+
+
 def _parse_ini(text, path):
-    sections = []  # [(header, {key: value})], in file order
+    """{section header: {key: value}} in file order, read as configparser's
+    RawConfigParser reads it (botocore configloader.raw_config_parse): a line
+    is a continuation only when indented deeper than the line that started
+    the value, blank lines inside a value are kept and trailing ones dropped,
+    ``[DEFAULT]`` supplies keys to every section, a value that starts with a
+    line break is a nested dict.  Repeated headers merge (configparser
+    refuses them) and inline comments after whitespace are dropped."""
+    sections = {}
     values = key = None
-    for lineno, line in enumerate(text.splitlines(), 1):
+    indent = 0
+    for lineno, line in enumerate(_lines(text), 1):
         stripped = line.strip()
         if not stripped or stripped[0] in "#;":
+            if not stripped and key is not None:
+                values[key].append("")
             continue
-        if line[0] in " \t" and key is not None:
-            values[key] = (values[key] + "\n" + _strip_comment(stripped)).strip(" \t")
+        level = len(line) - len(line.lstrip())
+        if key is not None and level > indent:
+            values[key].append(_strip_comment(stripped))
             continue
+        indent = level
         if stripped[0] == "[":
             end = stripped.rfind("]")
-            if end < 1:
+            if end < 2:
                 raise ConfigError("%s line %d: unterminated section header" % (
                     path, lineno), path=path)
-            values, key = {}, None
-            sections.append((stripped[1:end].strip(), values))
+            values = sections.setdefault(stripped[1:end], {})
+            key = None
             continue
         if values is None:
             raise ConfigError(
@@ -585,13 +605,35 @@ def _parse_ini(text, path):
             raise ConfigError("%s line %d: expected 'key = value'" % (
                 path, lineno), path=path)
         split = min(eq)
-        key = stripped[:split].strip().lower()
-        values[key] = _strip_comment(stripped[split + 1:].strip())
-    for _header, values in sections:
-        for key, value in list(values.items()):
-            if value.startswith("\n"):
-                values[key] = _parse_nested(value)
+        key = stripped[:split].rstrip().lower()
+        values[key] = [_strip_comment(stripped[split + 1:].strip())]
+    defaults = {key: _ini_value(parts, path, "DEFAULT", key)
+                for key, parts in sections.pop("DEFAULT", {}).items()}
+    for header, values in sections.items():
+        for key, parts in values.items():
+            values[key] = _ini_value(parts, path, header, key)
+        for key, value in defaults.items():
+            values.setdefault(key, dict(value) if isinstance(value, dict)
+                              else value)
     return sections
+
+
+def _ini_value(parts, path, header, key):
+    value = "\n".join(parts).rstrip()
+    if not value.startswith("\n"):
+        return value
+    nested = {}  # botocore configloader._parse_nested: keys keep their case
+    for line in value.splitlines():
+        line = line.strip()
+        if line:
+            name, sep, item = line.partition("=")
+            if not sep:
+                raise ConfigError(
+                    "%s: [%s] %s: the nested line %s has no '='" % (
+                        path, _visible(header), key, _quote_value(line)),
+                    path=path)
+            nested[name.strip()] = item.strip()
+    return nested
 
 
 def _strip_comment(value):
@@ -601,36 +643,69 @@ def _strip_comment(value):
     return value
 
 
-def _parse_nested(value):
-    nested = {}
-    for line in value.splitlines():
-        if not line.strip():
-            continue
-        key, sep, item = line.partition("=")
-        if sep:
-            nested[key.strip().lower()] = item.strip()
-    return nested
+def _shell_words(text):
+    """shlex.split(text) (POSIX mode), without importing shlex and so re:
+    words split at space, tab, CR and LF; '...' literal; "..." where a
+    backslash escapes only " and \\; elsewhere a backslash escapes any
+    character.  ValueError for an open quote or a trailing backslash."""
+    words, word, quote = [], None, None
+    i, count = 0, len(text)
+    while i < count:
+        char = text[i]
+        if quote is not None:
+            if char == quote:
+                quote = None
+            elif char == "\\" and quote == '"' and text[i + 1:i + 2] in ('"', "\\"):
+                i += 1
+                word.append(text[i])
+            else:
+                word.append(char)
+        elif char in " \t\r\n":
+            if word is not None:
+                words.append("".join(word))
+                word = None
+        else:
+            if word is None:
+                word = []
+            if char in "'\"":
+                quote = char
+            elif char == "\\":
+                i += 1
+                if i == count:
+                    raise ValueError("No escaped character")
+                word.append(text[i])
+            else:
+                word.append(char)
+        i += 1
+    if quote is not None:
+        raise ValueError("No closing quotation")
+    if word is not None:
+        words.append("".join(word))
+    return words
 
 
-_SECTION_KINDS = {"profile": "profiles", "sso-session": "sso_sessions",
-                  "services": "services"}
+_SECTION_KINDS = (("profile", "profiles"), ("sso-session", "sso_sessions"),
+                  ("services", "services"))
 
 
 def _split_section_header(header):
-    for prefix, kind in _SECTION_KINDS.items():  # noqa: B007 - used below
+    """(kind, name) of ``[profile NAME]``, ``[sso-session NAME]`` or
+    ``[services NAME]`` as botocore's configloader reads them (the header
+    starts with the word, then shlex.split gives two words), else
+    (None, None).  Unlike botocore the first word must be exactly the
+    kind: ``[profilex dev]`` is not profile "dev"."""
+    for prefix, kind in _SECTION_KINDS:
         if header.startswith(prefix):
             break
     else:
         return None, None
     if any(c in header for c in "'\"\\"):
-        import shlex
-
         try:
-            parts = shlex.split(header)
+            parts = _shell_words(header)
         except ValueError:
             return None, None
     else:
-        parts = header.split()
+        parts = [p for p in header.replace("\t", " ").split(" ") if p]
     if len(parts) != 2 or parts[0] != prefix:
         return None, None
     return kind, parts[1]
@@ -639,22 +714,24 @@ def _split_section_header(header):
 def _parse_config(text, path="<config>"):
     """Parse shared-config text into {section-kind: {name: {key: value}}}.
 
-    Sections are grouped as botocore does: ``profiles`` (``[default]`` and
-    ``[profile NAME]``), ``sso_sessions`` and ``services``; names may be
-    quoted (``[sso-session 'my session']``).  Keys are case-insensitive,
-    values trimmed, ``#``/``;`` comments start a line or follow whitespace, and
-    indented ``key = value`` lines below an empty value form a nested dict.
+    Sections are grouped as botocore groups them: ``profiles`` (``[default]``
+    and ``[profile NAME]``), ``sso_sessions`` and ``services``; names may be
+    quoted (``[sso-session 'my session']``).  When two headers name one
+    section (``[profile dev]`` and ``[profile  dev]``, ``[default]`` and
+    ``[profile default]``) the last one wins, as in botocore.  Keys are
+    case-insensitive, values trimmed, ``#``/``;`` comments start a line or
+    follow whitespace, and indented ``key = value`` lines below an empty
+    value form a nested dict (see _parse_ini).
     """
-    raw = _parse_ini(text, path)
     result = {"profiles": {}, "sso_sessions": {}, "services": {}}
-    for header, values in raw:
+    for header, values in _parse_ini(text, path).items():
         if header == "default":
             kind, name = "profiles", "default"
         else:
             kind, name = _split_section_header(header)
             if kind is None:
                 continue
-        result[kind].setdefault(name, {}).update(values)
+        result[kind][name] = values
     return result
 
 
@@ -880,19 +957,23 @@ def _cli_cache_dir():
     return os.path.join(_home_dir(), ".aws", "cli", "cache")
 
 
-def _credentials_file_path():
-    path = os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
-    if path:
-        return os.path.expanduser(os.path.expandvars(path))
-    return os.path.join(_home_dir(), ".aws", "credentials")
+def _credentials_file_path(environ=None):
+    return _aws_file_path(None, "AWS_SHARED_CREDENTIALS_FILE", "credentials",
+                          environ)
 
 
 def _config_path(config_file=None, environ=None):
-    environ = os.environ if environ is None else environ
-    path = config_file or environ.get("AWS_CONFIG_FILE")
-    if path:
-        return os.path.expanduser(os.path.expandvars(path))
-    return os.path.join(_home_dir(), ".aws", "config")
+    return _aws_file_path(config_file, "AWS_CONFIG_FILE", "config", environ)
+
+
+def _aws_file_path(path, variable, name, environ):
+    """``path``, else the variable (set to "" it names no file, as in
+    botocore), else ~/.aws/NAME."""
+    if not path:
+        path = (os.environ if environ is None else environ).get(variable)
+        if path is None:
+            return os.path.join(_home_dir(), ".aws", name)
+    return os.path.expanduser(os.path.expandvars(path))
 
 
 def _sha1_hex(data):
@@ -2470,6 +2551,9 @@ class _Profile(object):
         self.name = name
         self.path = path
         self.settings = settings
+        # the keys that configure its clients: in a role chain, those of the
+        # requested profile for every link, SSO included (as botocore)
+        self.client_keys = settings
         self.config = config
         self.environ = os.environ if environ is None else environ
         self.sso_session = None
@@ -2496,7 +2580,7 @@ class _Profile(object):
         if self._client_settings is None:
             try:
                 self._client_settings = _Settings(
-                    self.environ, self.settings, self.config["services"],
+                    self.environ, self.client_keys, self.config["services"],
                     **self.timeouts)
             except ConfigError as exc:
                 raise self.error(str(exc)) from None
@@ -2517,27 +2601,46 @@ def _login_command(option):
                                             option)
 
 
+_PROFILE_VARIABLES = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")  # botocore's order
+
+
 def _profile_name(profile=None, environ=None):
+    """``profile``, else AWS_DEFAULT_PROFILE, else AWS_PROFILE (set to "",
+    a variable names profile "", as in botocore), else ``default``."""
+    if profile:
+        return profile
     environ = os.environ if environ is None else environ
-    return (profile or environ.get("AWS_PROFILE")
-            or environ.get("AWS_DEFAULT_PROFILE") or "default")
+    for variable in _PROFILE_VARIABLES:
+        if variable in environ:
+            return environ[variable]
+    return "default"
 
 
-def _read_config(path):
-    """Parse the config file at ``path`` ({} when it does not exist)."""
+def _read_text_file(path, what):
+    """The text of the UTF-8 file at ``path`` ("" when it does not exist)."""
     try:
-        data = _read_file(path)
+        return _decode_utf8(_read_file(path))
     except FileNotFoundError:
-        return _parse_config("", path)
+        return ""
     except OSError as exc:
-        raise ConfigError("cannot read the config file %s: %s" % (
-            path, _os_error_text(exc)), path=path) from exc
-    try:
-        text = _decode_utf8(data)
+        raise ConfigError("cannot read the %s %s: %s" % (
+            what, path, _os_error_text(exc)), path=path) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError("the config file %s is not valid UTF-8 (byte %d)" % (
-            path, exc.start), path=path) from None
-    return _parse_config(text, path)
+        raise ConfigError("the %s %s is not valid UTF-8 (byte %d)" % (
+            what, path, exc.start), path=path) from None
+
+
+def _read_config(path, environ=None):
+    """The config file at ``path`` as _parse_config groups it, with the
+    sections of the shared credentials file merged into the profiles of
+    the same name (its keys win), as botocore's Session.full_config does."""
+    config = _parse_config(_read_text_file(path, "config file"), path)
+    profiles = config["profiles"]
+    credentials = _credentials_file_path(environ)
+    for name, values in _parse_ini(_read_text_file(
+            credentials, "credentials file"), credentials).items():
+        profiles[name] = dict(profiles.get(name, {}), **values)
+    return config
 
 
 def _load_profile(profile=None, config_file=None, environ=None,
@@ -2550,41 +2653,71 @@ def _load_profile(profile=None, config_file=None, environ=None,
     environ = os.environ if environ is None else environ
     path = _config_path(config_file, environ)
     return _profile_from_config(_profile_name(profile, environ), path,
-                                _read_config(path), require_role, environ)
+                                _read_config(path, environ), require_role,
+                                environ)
+
+
+def _not_found(name, path, referrer=None):
+    """The ConfigError for a profile that is in neither file."""
+    where = path if os.path.exists(path) else "%s (which does not exist)" % (
+        path or "no config file: AWS_CONFIG_FILE is empty")
+    if referrer is not None:
+        return ConfigError(
+            'profile "%s" (the source_profile of "%s") was not found in %s' % (
+                name, referrer, where), profile=name, path=path)
+    if not name:
+        return ConfigError(
+            "the profile name is empty: AWS_PROFILE or AWS_DEFAULT_PROFILE is "
+            "set to the empty string; unset it or name a profile", path=path)
+    return ConfigError(
+        'profile "%s" was not found in %s; configure it with '
+        "aws configure sso --profile %s" % (name, where, _shell_quote(name)),
+        profile=name, path=path)
+
+
+_SSO_SESSION_KEYS = ("sso_start_url", "sso_region")
+_SSO_ROLE_KEYS = ("sso_account_id", "sso_role_name")
 
 
 def _profile_from_config(name, path, config, require_role=True, environ=None):
-    """_load_profile for a config already read from ``path``."""
+    """_load_profile for a config already read from ``path``.  As botocore's
+    SSOProvider: every key of the sso-session joins the profile's and must
+    agree with it, and the sso-session itself needs sso_start_url and
+    sso_region (SSOTokenProvider)."""
     settings = config["profiles"].get(name)
     if settings is None:
-        where = path if os.path.exists(path) else path + " (which does not exist)"
-        raise ConfigError(
-            'profile "%s" was not found in %s; configure it with '
-            "aws configure sso --profile %s" % (name, where, _shell_quote(name)),
-            profile=name, path=path)
+        raise _not_found(name, path)
     result = _Profile(name, path, settings, config, environ)
-    session_name = settings.get("sso_session")
-    legacy = ("sso_start_url", "sso_region")
-    if session_name:
+
+    def fail(text):
+        return ConfigError('profile "%s" %s' % (name, text), profile=name,
+                           path=path)
+
+    session_name = _text_setting(result, settings, "sso_session")
+    if session_name is not None:
         session = config["sso_sessions"].get(session_name)
         if session is None:
-            raise ConfigError(
-                'profile "%s" uses sso_session "%s" but %s has no '
-                "[sso-session %s] section" % (
-                    name, session_name, path, _shell_quote(session_name)),
-                profile=name, path=path)
-        for key in legacy:  # values in both places must agree (botocore)
-            if key in settings and key in session and settings[key] != session[key]:
-                raise ConfigError(
-                    'profile "%s" sets %s = %s but its sso-session "%s" sets '
-                    "%s = %s; remove it from the profile or make them agree" % (
-                        name, key, settings[key], session_name, key,
-                        session[key]), profile=name, path=path)
-        merged = dict(settings)
-        merged.update((k, session[k]) for k in legacy if session.get(k))
+            raise fail(
+                'uses sso_session "%s" but %s has no [sso-session %s] '
+                "section" % (session_name, path, _shell_quote(session_name)))
+        for key, value in session.items():
+            if key in settings and settings[key] != value:
+                raise fail(
+                    "sets %s = %s but its sso-session \"%s\" sets %s = %s; "
+                    "remove it from the profile or make them agree" % (
+                        key, settings[key], session_name, key, value))
+        missing = [k for k in _SSO_SESSION_KEYS[::-1] if not session.get(k)]
+        if missing:
+            raise fail(
+                "its sso-session \"%s\" is missing required configuration: "
+                "%s; add %s to [sso-session %s] in %s" % (
+                    session_name, ", ".join(missing),
+                    "it" if len(missing) == 1 else "them",
+                    _shell_quote(session_name), path))
+        merged = dict(settings, **session)
         result.scopes = _parse_scopes(session)
         result.sso_session = session_name
-    elif not any(k in settings for k in legacy + ("sso_account_id", "sso_role_name")):
+    elif not any(k in settings for k in _SSO_SESSION_KEYS + _SSO_ROLE_KEYS):
         raise ConfigError(
             'profile "%s" in %s is not an SSO profile: it sets neither '
             "sso_session nor sso_start_url; configure it with aws configure "
@@ -2592,26 +2725,32 @@ def _profile_from_config(name, path, config, require_role=True, environ=None):
             profile=name, path=path)
     else:
         merged = settings
-    required = ("sso_account_id", "sso_region", "sso_role_name", "sso_start_url")
+    required = _SSO_ROLE_KEYS + _SSO_SESSION_KEYS[::-1]
     if not require_role:
-        required = legacy[::-1]
-    missing = [k for k in required if not merged.get(k)]
+        required = _SSO_SESSION_KEYS[::-1]
+    missing = [k for k in sorted(required) if not merged.get(k)]
     if missing:
-        hint = ""
-        if session_name and any(k in missing for k in legacy):
-            hint = " (sso_region and sso_start_url belong in [sso-session %s])" % (
-                _shell_quote(session_name),)
-        raise ConfigError(
-            'profile "%s" is configured to use SSO but is missing required '
-            "configuration: %s%s; add %s to %s" % (
-                name, ", ".join(missing), hint,
-                "it" if len(missing) == 1 else "them", path),
-            profile=name, path=path)
+        raise fail(
+            "is configured to use SSO but is missing required configuration: "
+            "%s; add %s to %s" % (", ".join(missing),
+                                  "it" if len(missing) == 1 else "them", path))
+    for key in required + ("sso_account_id", "sso_role_name"):
+        _text_setting(result, merged, key)
     result.start_url = merged["sso_start_url"]
     result.region = merged["sso_region"]
     result.account_id = merged.get("sso_account_id")
     result.role_name = merged.get("sso_role_name")
     return result
+
+
+def _text_setting(profile, settings, key):
+    """settings[key] (None when absent); ConfigError when it is a nested
+    block where a single value belongs."""
+    value = settings.get(key)
+    if isinstance(value, dict):
+        raise profile.error("%s must be a single value, not an indented "
+                            "block" % key)
+    return value
 
 
 def _load_session(session_name, config_file=None, environ=None):
@@ -2622,7 +2761,7 @@ def _load_session(session_name, config_file=None, environ=None):
     """
     environ = os.environ if environ is None else environ
     path = _config_path(config_file, environ)
-    config = _read_config(path)
+    config = _read_config(path, environ)
     session = config["sso_sessions"].get(session_name)
     if session is None:
         raise ConfigError("%s has no [sso-session %s] section; create it with "
@@ -2663,13 +2802,13 @@ class _RoleLink(object):
         self.external_id = settings.get("external_id") or None
         self.mfa_serial = settings.get("mfa_serial") or None
         self.duration_seconds = None
-        if settings.get("duration_seconds"):
+        value = settings.get("duration_seconds")
+        if value is not None:
             try:
-                self.duration_seconds = int(settings["duration_seconds"])
-            except ValueError:
-                raise ConfigError('profile "%s": duration_seconds must be a whole '
-                                  "number of seconds" % name, profile=name) \
-                    from None
+                self.duration_seconds = int(value)
+            except (TypeError, ValueError):  # botocore ignores it too
+                _debug('profile "%s": ignoring duration_seconds = %s (not a '
+                       "whole number of seconds)", name, _quote_value(value))
 
     def cache_key(self):
         """botocore's AssumeRoleCredentialFetcher key: sha1 of the sorted
@@ -2684,26 +2823,27 @@ class _RoleLink(object):
         return _sha1_hex(text.encode("utf-8"))
 
 
-def _has_static_keys(settings):
-    return bool(settings.get("aws_access_key_id")
-                and settings.get("aws_secret_access_key"))
+_STATIC_KEYS = ("aws_access_key_id", "aws_secret_access_key")
 
 
-def _read_credentials_file():
-    """Sections of the shared credentials file ({} if there is none)."""
-    path = _credentials_file_path()
-    try:
-        text = _decode_utf8(_read_file(path))
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("cannot read the credentials file %s: %s" % (
-            path, _os_error_text(exc) if isinstance(exc, OSError) else exc),
-            path=path) from None
-    result = {}
-    for header, values in _parse_ini(text, path):
-        result.setdefault(header, {}).update(values)
-    return result
+def _source_credentials(name, referrer, settings, path, config, environ):
+    """The credentials at the root of a chain: source profile ``name`` (of
+    ``referrer``) as botocore's ProfileProviderBuilder tries it, SSO before
+    static keys (the credentials file's keys win over the config's, merged
+    by _read_config)."""
+    if any(k in settings for k in _SSO_ROLE_KEYS):
+        return _profile_from_config(name, path, config, environ=environ)
+    if all(settings.get(k) for k in _STATIC_KEYS):
+        return _StaticSource(name, settings)
+    unsupported = [k for k in ("credential_process", "web_identity_token_file",
+                               "login_session") if k in settings]
+    what = ("partial static keys (both aws_access_key_id and "
+            "aws_secret_access_key are needed)"
+            if any(k in settings for k in _STATIC_KEYS) else
+            "%s, which ssocreds does not run" % unsupported[0] if unsupported
+            else "no SSO settings and no static keys")
+    raise ConfigError('profile "%s" (the source_profile of "%s") has %s' % (
+        name, referrer, what), profile=name, path=path)
 
 
 class _Chain(object):
@@ -2731,60 +2871,52 @@ def _load_chain(profile=None, config_file=None, environ=None):
     environ = os.environ if environ is None else environ
     name = _profile_name(profile, environ)
     path = _config_path(config_file, environ)
-    config = _read_config(path)
+    config = _read_config(path, environ)
     profiles = config["profiles"]
-    credentials = None
-    links, visited = [], []
-    current = name
+    settings = profiles.get(name)
+    if settings is None:
+        raise _not_found(name, path)
+    top = _Profile(name, path, settings, config, environ)
+    links, visited, current = [], [name], name
 
-    def chain(source):
-        top = source if isinstance(source, _Profile) and not links else \
-            _Profile(name, path, profiles.get(name, {}), config, environ)
-        return _Chain(top, source, links[::-1])
+    def fail(text):
+        return ConfigError(text, profile=name, path=path)
 
-    def static_source(settings):
-        """The static keys of profile ``current`` (the credentials file's,
-        overridden by the config's), or None."""
-        nonlocal credentials
-        if credentials is None:
-            credentials = _read_credentials_file()
-        keys = dict(credentials.get(current, {}), **(settings or {}))
-        return _StaticSource(current, keys) if _has_static_keys(keys) else None
-
-    while True:
-        if current in visited:
-            raise ConfigError("the source_profile chain of profile \"%s\" loops: "
-                              "%s" % (name, " -> ".join(visited + [current])),
-                              profile=name, path=path)
-        visited.append(current)
-        settings = profiles.get(current)
-        if settings is None and current != name:
-            static = static_source(None)
-            if static is not None:
-                return chain(static)
-            raise ConfigError(
-                'profile "%s" (the source_profile of "%s") was not found in %s' % (
-                    current, visited[-2], path), profile=name, path=path)
-        if settings is None or "role_arn" not in settings:
-            static = static_source(settings) if current != name else None
-            return chain(static or _profile_from_config(
-                current, path, config, environ=environ))
-        if settings.get("credential_source") and not settings.get(
-                "source_profile"):
-            raise ConfigError(
-                'profile "%s" uses credential_source, which ssocreds does not '
-                "support; use source_profile with an SSO profile" % current,
-                profile=name, path=path)
+    # botocore AssumeRoleProvider: the requested profile assumes its role
+    # when it has role_arn; a source profile does only when it also has no
+    # static key (else its own providers, SSO first, give the credentials)
+    while "role_arn" in settings and "web_identity_token_file" not in settings \
+            and (not links or not any(k in settings for k in _STATIC_KEYS)):
         source = settings.get("source_profile")
-        if not source:
-            raise ConfigError('profile "%s" sets role_arn but no source_profile' %
-                              current, profile=name, path=path)
-        links.append(_RoleLink(current, settings))
-        if source == current:
-            static = static_source(settings)
-            if static is not None:
-                return chain(static)
-        current = source
+        if settings.get("credential_source") is not None:
+            raise fail(
+                'profile "%s" uses credential_source, which ssocreds does not '
+                "support; use source_profile with an SSO profile" % current
+                if source is None else 'profile "%s" sets both source_profile '
+                "and credential_source" % current)
+        if source is None:
+            raise fail('profile "%s" sets role_arn but no source_profile'
+                       % current)
+        link = _RoleLink(current, settings)
+        for key in ("role_arn", "source_profile"):
+            _text_setting(top, settings, key)
+        if source not in profiles:
+            raise _not_found(source, path, current)
+        if source in visited and (source != current or not any(
+                k in profiles[source] for k in _STATIC_KEYS)):
+            raise fail('the source_profile chain of profile "%s" loops: %s' % (
+                name, " -> ".join(visited + [source])))
+        links.append(link)
+        visited.append(source)
+        current, settings = source, profiles[source]
+    if not links:
+        source = _profile_from_config(name, path, config, environ=environ)
+        return _Chain(source, source, [])
+    source = _source_credentials(current, visited[-2], settings, path, config,
+                                 environ)
+    if isinstance(source, _Profile):
+        source.client_keys = top.settings
+    return _Chain(top, source, links[::-1])
 
 
 def _cli_cache_path(profile, cache_dir=None):

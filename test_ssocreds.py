@@ -832,7 +832,7 @@ ignored = yes
     assert config["profiles"]["double quoted"] == {"x": "1"}
     assert config["sso_sessions"]["my session"] == {"sso_region": "us-west-2"}
     assert config["services"]["my-services"] == {
-        "sso": {"endpoint_url": "https://portal.example", "other": "x"},
+        "sso": {"endpoint_url": "https://portal.example", "Other": "x"},
         "sso_oidc": {"endpoint_url": "https://oidc.example"}}
     assert set(config["profiles"]) == {"default", "my profile", "spaced",
                                        "double quoted"}
