@@ -37,8 +37,9 @@ Profiles may also assume a role from an SSO profile (role_arn plus
 source_profile, any depth): STS AssumeRole is signed with SigV4 here too.
 
 Files and environment consulted: AWS_CONFIG_FILE (~/.aws/config),
-AWS_PROFILE, ~/.aws/sso/cache, ~/.aws/cli/cache (command line only),
-AWS_SHARED_CREDENTIALS_FILE (static source keys, write-credentials),
+AWS_DEFAULT_PROFILE, AWS_PROFILE, ~/.aws/sso/cache, ~/.aws/cli/cache
+(command line only), AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials: its
+sections join the profiles of the same name; write-credentials),
 AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL_STS,
 AWS_ENDPOINT_URL, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, AWS_USE_FIPS_ENDPOINT,
 AWS_USE_DUALSTACK_ENDPOINT, AWS_CA_BUNDLE, AWS_MAX_ATTEMPTS,
@@ -229,9 +230,6 @@ def _is_true(value):
     return isinstance(value, str) and value.strip().lower() == "true"
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
 
 def _drop_none(mapping):
     return {k: v for k, v in mapping.items() if v is not None}
@@ -270,22 +268,27 @@ def _utcnow():
 
 
 def _parse_timestamp(text):
-    """Parse an RFC 3339 timestamp into an aware UTC datetime.
+    """Parse a timestamp into an aware UTC datetime, as tolerantly as
+    botocore's parse_timestamp reads the token files of other tools.
 
-    Accepts ``Z``, ``z`` or a ``+HH:MM``/``+HHMM`` offset, a fraction of any
-    length (truncated to microseconds), ``T``, ``t`` or a space between date
-    and time, the ``2019-11-14T04:05:45UTC`` form of early AWS CLI v2 builds,
-    and treats a time without offset as UTC.  Raises Error quoting the value.
-    Written without ``re``: this runs on every cache hit.
+    RFC 3339 / ISO 8601 with ``T``, ``t`` or a space, a fraction of any
+    length (truncated to microseconds), an offset ``Z``, ``UTC``, ``GMT``
+    (with or without a space), ``+HH``, ``+HHMM`` or ``+HH:MM`` (none: UTC);
+    also without seconds (``…T00:26Z``), the basic form
+    (``20261129T002603Z``), RFC 1123 (``Sun, 29 Nov 2026 00:26:03 GMT``) and
+    epoch seconds.  Raises Error quoting the value.  Written without ``re``:
+    this runs on every cache hit.
     """
     try:
-        if not isinstance(text, str) or len(text) < 19 or text[4] != "-" \
-                or text[7] != "-" or text[10] not in "Tt " or text[13] != ":" \
-                or text[16] != ":":
-            raise ValueError("expected RFC 3339 such as 2024-01-02T03:04:05Z")
-        fields = [_digits(text, i, n) for i, n in (
-            (0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2))]
-        rest = text[19:]
+        if not isinstance(text, str):
+            raise ValueError("expected a string")
+        if len(text) >= 19 and text[4] == "-" and text[7] == "-" and \
+                text[10] in "Tt " and text[13] == ":" and text[16] == ":":
+            fields = [_digits(text, i, n) for i, n in (
+                (0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2))]
+            rest = text[19:]
+        else:
+            fields, rest = _other_timestamp(text.strip())
         micro = 0
         if rest[:1] in (".", ","):
             end = 1
@@ -295,23 +298,16 @@ def _parse_timestamp(text):
                 raise ValueError("a decimal point needs digits")
             micro = int(rest[1:end][:6].ljust(6, "0"))
             rest = rest[end:]
-        offset = 0
-        if rest and rest not in ("Z", "z", "UTC"):
-            if rest[0] not in "+-" or len(rest) not in (5, 6) or (
-                    len(rest) == 6 and rest[3] != ":"):
-                raise ValueError("expected Z or an offset such as +01:00")
-            hours, minutes = _digits(rest, 1, 2), _digits(rest, len(rest) - 2, 2)
-            if hours > 23 or minutes > 59:
-                raise ValueError("offset out of range")
-            offset = (hours * 60 + minutes) * (-1 if rest[0] == "-" else 1)
         value = datetime(*fields, micro, tzinfo=_UTC)
-        return value - timedelta(minutes=offset)
+        return value - timedelta(minutes=_zone_minutes(rest))
     except (ValueError, OverflowError) as exc:
         raise Error("invalid timestamp %s: %s" % (_quote_value(text), exc)) \
             from None
 
 
 _DIGITS = "0123456789"
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+           "nov", "dec")
 
 
 def _digits(text, start, count):
@@ -319,6 +315,64 @@ def _digits(text, start, count):
     if len(part) != count or any(c not in _DIGITS for c in part):
         raise ValueError("expected RFC 3339 such as 2024-01-02T03:04:05Z")
     return int(part)
+
+
+def _other_timestamp(text):
+    """([year, month, day, hour, minute, second], rest) of the rarer forms
+    _parse_timestamp reads; the rest holds a fraction and the offset."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:  # epoch seconds
+        value = _EPOCH + timedelta(seconds=seconds)
+        return [value.year, value.month, value.day, value.hour, value.minute,
+                value.second], ".%06d" % value.microsecond
+    words = text.replace(",", " ").split()
+    if words and words[0][:3].lower() in ("mon", "tue", "wed", "thu", "fri",
+                                          "sat", "sun"):
+        words = words[1:]
+    if len(words) in (4, 5) and words[1][:3].lower() in _MONTHS:
+        # RFC 1123: 29 Nov 2026 00:26:03 GMT
+        clock = words[3]
+        if clock[2:3] != ":" or clock[5:6] not in ("", ":"):
+            raise ValueError("expected HH:MM[:SS]")
+        return [_digits(words[2], 0, len(words[2])),
+                _MONTHS.index(words[1][:3].lower()) + 1,
+                _digits(words[0], 0, len(words[0])), _digits(clock, 0, 2),
+                _digits(clock, 3, 2), _digits(clock, 6, 2) if clock[5:] else 0
+                ], clock[8:] + " ".join(words[4:])
+    extended = text[4:5] == "-"  # else the basic form, 20261129T002603Z
+    width = 10 if extended else 8
+    if text[width:width + 1] not in ("T", "t", " "):
+        raise ValueError("expected RFC 3339 such as 2024-01-02T03:04:05Z")
+    date = text[:width].replace("-", "") if extended else text[:width]
+    clock = text[width + 1:]
+    if clock[2:3] == ":":
+        clock = clock[:2] + clock[3:5] + (clock[6:] if clock[5:6] == ":"
+                                          else "00" + clock[5:])
+    elif len(clock) < 6 or any(c not in _DIGITS for c in clock[4:6]):
+        clock = clock[:4] + "00" + clock[4:]  # no seconds
+    return [_digits(date, 0, 4), _digits(date, 4, 2), _digits(date, 6, 2),
+            _digits(clock, 0, 2), _digits(clock, 2, 2), _digits(clock, 4, 2)
+            ], clock[6:]
+
+
+def _zone_minutes(rest):
+    """Minutes east of UTC of an offset: "" (UTC), Z, UTC, GMT (a space
+    before is allowed), +HH, +HHMM or +HH:MM."""
+    zone = rest.strip()
+    if zone in ("", "Z", "z", "UTC", "GMT", "UT"):
+        return 0
+    sign, body = zone[:1], zone[1:]
+    if len(body) == 5 and body[2] == ":":
+        body = body[:2] + body[3:]
+    if sign not in ("+", "-") or len(body) not in (2, 4):
+        raise ValueError("expected Z or an offset such as +01:00")
+    hours, minutes = _digits(body, 0, 2), _digits(body + "00", 2, 2)
+    if hours > 23 or minutes > 59:
+        raise ValueError("offset out of range")
+    return (hours * 60 + minutes) * (-1 if sign == "-" else 1)
 
 
 def _format_timestamp(value):
@@ -341,6 +395,23 @@ def _format_duration(seconds):
 
 
 # -- Values ------------------------------------------------------------------
+
+def _whole_number(value):
+    """A service's integer as botocore's JSON parser reads it (int(value)):
+    an int, a finite float (truncated) or a string of digits; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if abs(value) < 1e20 else None  # also refuses NaN
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text[:1] in ("+", "-") else text
+        if digits and len(digits) <= 20 and all(c in _DIGITS for c in digits):
+            return int(text)
+    return None
+
 
 class Credentials(object):
     """Temporary AWS credentials; immutable.
@@ -1288,11 +1359,15 @@ def _token_from_create_token(response):
     """The Token of a CreateToken response (``accessToken``, ``expiresIn``
     seconds from now); APIError if they are missing."""
     access_token = response.get("accessToken")
-    expires_in = response.get("expiresIn")
+    expires_in = _whole_number(response.get("expiresIn"))
     if not (isinstance(access_token, str) and access_token
-            and _is_int(expires_in)):
+            and expires_in is not None):
         raise APIError("CreateToken", "InvalidResponse", 200,
                        "the response lacks accessToken or expiresIn")
+    if expires_in <= 0:
+        raise APIError("CreateToken", "InvalidResponse", 200,
+                       "the token has already expired (expiresIn = %d)"
+                       % expires_in)
     refresh = response.get("refreshToken")
     if not _is_token(access_token) or (refresh is not None
                                        and not _is_token(refresh)):
@@ -1390,8 +1465,9 @@ def _parse_max_attempts(value):
 
 class _Settings(object):
     """How to reach the services, resolved once, in botocore's order: an
-    explicit argument, then the environment, then the profile's keys (and
-    its ``services`` section), then the default.
+    explicit argument, then the environment (a variable set to "" counts as
+    set, except for endpoint URLs), then the profile's keys (and its
+    ``services`` section), then the default.
 
     ``profile`` is the profile's own keys (a dict) and ``services`` the
     config's ``[services NAME]`` sections; both may be None.  ``endpoints``
@@ -1413,7 +1489,7 @@ class _Settings(object):
             if given is not None:
                 return given
             value = environ.get(env_name)
-            if value:
+            if value is not None:  # set to "", it still wins (botocore)
                 return value
             value = profile.get(key)
             return value if isinstance(value, str) and value else None
@@ -2395,9 +2471,9 @@ class _CLICachedProvider(object):
 
     One entry is the file ``path``; ``fetch()`` returns fresh Credentials on
     a miss.  The content matches botocore's JSONFileCache entries: SSO
-    entries carry ``"ProviderType": "sso"`` (``provider_type``), assumed-role
-    entries the ``AssumedRoleUser`` (``extra``), so the CLI and ssocreds
-    share them.  Entries are reused while more than 15 minutes remain.  A
+    entries carry ``"ProviderType": "sso"`` (``provider_type``; an entry
+    without one is used, as botocore uses it), assumed-role entries the
+    ``AssumedRoleUser`` (``extra``), so the CLI and ssocreds share them.  Entries are reused while more than 15 minutes remain.  A
     miss is filled under a lock and re-checked after locking, so concurrent
     processes make one call.  Cache trouble never fails a retrieve.
     """
@@ -2422,7 +2498,8 @@ class _CLICachedProvider(object):
     def _read(self):
         try:
             document = _read_json_object(self.path, "credential cache file")
-            if document.get("ProviderType") != self._provider_type:
+            kind = document.get("ProviderType", self._provider_type)
+            if kind != self._provider_type:  # botocore reads any; we check
                 raise Error("the cache entry is of another kind")
             creds = _credentials_from_cli_cache(document["Credentials"])
         except (Error, KeyError, TypeError, AttributeError) as exc:
@@ -2469,8 +2546,7 @@ def _credentials_from_role(role, account_id):
         role = {}
     missing = [k for k in ("accessKeyId", "secretAccessKey", "sessionToken")
                if not isinstance(role.get(k), str) or not role.get(k)]
-    expiration = role.get("expiration")
-    if not _is_int(expiration):
+    if "expiration" not in role:
         missing.append("expiration")
     if missing:
         raise APIError("GetRoleCredentials", "InvalidResponse", 200,
@@ -2478,10 +2554,17 @@ def _credentials_from_role(role, account_id):
                        context="for account %s" % account_id)
     problem = _credentials_problem(role["accessKeyId"], role["secretAccessKey"],
                                    role["sessionToken"])
+    expiration = _whole_number(role["expiration"])
     try:
         expires = _EPOCH + timedelta(milliseconds=expiration)
-    except OverflowError:
-        problem = problem or "roleCredentials.expiration is out of range"
+    except (OverflowError, TypeError):
+        problem = problem or ("roleCredentials.expiration is not a time in "
+                              "milliseconds")
+    else:
+        if expires <= _utcnow():
+            problem = problem or (
+                "the credentials expired at %s (roleCredentials.expiration must "
+                "be milliseconds since 1970)" % _format_timestamp(expires))
     if problem:
         raise APIError("GetRoleCredentials", "InvalidResponse", 200, problem,
                        context="for account %s" % account_id)
@@ -2756,8 +2839,8 @@ def _text_setting(profile, settings, key):
 def _load_session(session_name, config_file=None, environ=None):
     """A _Profile for ``[sso-session NAME]`` itself (login, list, logout).
 
-    Endpoint settings come from the AWS_PROFILE (or default) profile when
-    it exists.
+    Endpoint settings come from the AWS_DEFAULT_PROFILE / AWS_PROFILE (or
+    default) profile when it exists.
     """
     environ = os.environ if environ is None else environ
     path = _config_path(config_file, environ)
@@ -3033,8 +3116,10 @@ def from_profile(profile=None, *, config_file=None, mfa_prompt=None):
     """Return a CredentialsCache for the SSO profile ``profile``.
 
     The profile is looked up as botocore and the AWS CLI v2 do:
-    ``profile`` if given, else AWS_PROFILE, else ``default``; the config file
-    is ``config_file``, else AWS_CONFIG_FILE, else ~/.aws/config.  Legacy
+    ``profile`` if given, else AWS_DEFAULT_PROFILE, else AWS_PROFILE, else
+    ``default``; the config file is ``config_file``, else AWS_CONFIG_FILE,
+    else ~/.aws/config, and the sections of the shared credentials file join
+    the profiles of the same name.  Legacy
     profiles (sso_start_url, sso_region, sso_account_id, sso_role_name) read
     the token cached under the start URL; sso-session profiles
     (``sso_session = NAME`` plus ``[sso-session NAME]``) read the token cached
@@ -3104,9 +3189,9 @@ def _client_registration(oidc, profile, pkce):
         scopes = profile.scopes
         response = oidc.register_client(client_name=name, scopes=scopes)
     client_id, secret = response.get("clientId"), response.get("clientSecret")
-    expires_at = response.get("clientSecretExpiresAt")
+    expires_at = _whole_number(response.get("clientSecretExpiresAt"))
     if not (_is_token(client_id) and _is_token(secret)
-            and _is_int(expires_at)):
+            and expires_at is not None):
         raise APIError("RegisterClient", "InvalidResponse", 200,
                        "the response lacks a usable clientId, clientSecret or "
                        "clientSecretExpiresAt")
@@ -3159,9 +3244,8 @@ def _device_login(oidc, profile, registration, *, notify, open_browser,
         raise APIError("StartDeviceAuthorization", "InvalidResponse", 200,
                        "the verification URL is not an https:// URL or the user "
                        "code is not a short printable code")
-    interval = start.get("interval") if _is_int(start.get("interval")) else 5
-    interval = max(interval, 1)
-    lifetime = start.get("expiresIn") if _is_int(start.get("expiresIn")) else 600
+    interval = max(_whole_number(start.get("interval")) or 5, 1)
+    lifetime = _whole_number(start.get("expiresIn")) or 600
     deadline = clock() + lifetime
     shown = False
     while True:
@@ -3743,8 +3827,8 @@ def _option_lines(options, width=79):
     return lines
 
 
-_PROFILE = _Option("--profile", "P", "the profile (default: AWS_PROFILE, then "
-                   'AWS_DEFAULT_PROFILE, then "default")')
+_PROFILE = _Option("--profile", "P", "the profile (default: AWS_DEFAULT_PROFILE, "
+                   'then AWS_PROFILE, then "default", as botocore)')
 _SSO_SESSION = _Option("--sso-session", "S", "use [sso-session S] itself "
                        "instead of a profile")
 _NO_CACHE = _Option("--no-cache", None, "skip the credential cache shared with "

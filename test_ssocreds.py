@@ -38,6 +38,17 @@ TOKEN = "dGhpcyBpcyBub3QgYSByZWFsIHZhbHVl"  # the Go tests' access token
     ("2044-04-04 07:00:01Z", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
     ("2044-04-04T07:00:01", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
     ("9999-12-31T23:59:59Z", D(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+    # the forms botocore's parse_timestamp (dateutil) also reads
+    ("2044-04-04T07:00:01+01", D(2044, 4, 4, 6, 0, 1, tzinfo=UTC)),
+    ("2044-04-04T07:00:01 UTC", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
+    ("2044-04-04T07:00:01GMT", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
+    ("20440404T070001Z", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
+    ("20440404T070001.25+0100", D(2044, 4, 4, 6, 0, 1, 250000, tzinfo=UTC)),
+    ("2044-04-04T07:00Z", D(2044, 4, 4, 7, 0, tzinfo=UTC)),
+    ("Mon, 04 Apr 2044 07:00:01 GMT", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
+    ("4 Apr 2044 07:00 +0200", D(2044, 4, 4, 5, 0, tzinfo=UTC)),
+    ("2343366001", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
+    (" 2044-04-04T07:00:01Z ", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
 ])
 def test_timestamp_formats_written_by_every_sdk_parse(text, expected):
     value = mod._parse_timestamp(text)
@@ -47,11 +58,11 @@ def test_timestamp_formats_written_by_every_sdk_parse(text, expected):
 
 @pytest.mark.parametrize("text", [
     "", "garbage", "2044-04-04T24:00:00Z", "2044-04-04T07:00:60Z",
-    "2044-02-30T00:00:00Z", "2044-04-04T07:00Z", "2044-4-4T07:00:01Z",
-    "2044-04-04T07:00:01.Z", "12044-04-04T07:00:01Z", " 2044-04-04T07:00:01Z",
-    "2044-04-04T07:00:01Z ", "2044-04-04T07:00:01+24:00",
-    "0000-01-01T00:00:00Z", "2044-04-04T07:00:01+01", None, 12,
-    "٢٠٤٤-04-04T07:00:01Z",
+    "2044-02-30T00:00:00Z", "2044-04-04T07Z", "2044-4-4T07:00:01Z",
+    "2044-04-04T07:00:01.Z", "12044-04-04T07:00:01Z", "2044-04-04T07:00:01 PST",
+    "2044-04-04T07:00:01+1", "2044-04-04T07:00:01+24:00", "nan", "1e400",
+    "0000-01-01T00:00:00Z", "2044-04-04T07:00:01+01:0", None, 12,
+    "٢٠٤٤-04-04T07:00:01Z", "Mon, 04 Foo 2044 07:00:01 GMT",
 ])
 def test_bad_timestamps_are_rejected_quoting_the_value(text):
     with pytest.raises(mod.Error) as info:
@@ -257,8 +268,10 @@ def test_go_api_error_is_returned_unchanged(go_cache):
     ({}, "accessKeyId, secretAccessKey, sessionToken, expiration"),
     (None, "accessKeyId"),
     (dict(GO_RESULT, sessionToken=""), "sessionToken"),
-    (dict(GO_RESULT, expiration="1611177743123"), "expiration"),
-    (dict(GO_RESULT, expiration=True), "expiration"),
+    (dict(GO_RESULT, expiration="soon"), "expiration is not a time"),
+    (dict(GO_RESULT, expiration=True), "expiration is not a time"),
+    (dict(GO_RESULT, expiration=float("nan")), "expiration is not a time"),
+    (dict(GO_RESULT, expiration=1611177743), "must be milliseconds"),
 ])
 def test_incomplete_role_credentials_are_a_clean_error(go_cache, role, missing):
     with pytest.raises(mod.APIError) as info:
@@ -266,6 +279,16 @@ def test_incomplete_role_credentials_are_a_clean_error(go_cache, role, missing):
                      "https://valid-required-only").retrieve()
     assert info.value.code == "InvalidResponse"
     assert missing in str(info.value)
+
+
+@pytest.mark.parametrize("expiration", [
+    "1611177743123", 1611177743123.0, 1.611177743123e12, " 1611177743123 "])
+def test_expiration_as_a_float_or_a_string_is_read_as_botocore_reads_it(
+        go_cache, expiration):
+    creds = mod.Provider(StubClient(dict(GO_RESULT, expiration=expiration)),
+                         "012345678901", "TestRole",
+                         "https://valid-required-only").retrieve()
+    assert creds.expires == D(2021, 1, 20, 21, 22, 23, 123000, tzinfo=UTC)
 
 
 # -- Token file loading (go-ssocreds.md 6.3) ---------------------------------
