@@ -94,7 +94,8 @@ class FakeIdentityCenter(object):
     - ``rotate_refresh_tokens``: CreateToken returns a new refresh token;
     - ``delays[operation]``: seconds to wait before answering;
     - ``calls[operation]``: requests received; ``requests``: every request as
-      (operation, method, path, headers, body); ``targets``: every raw
+      (operation, method, path, headers, body); ``log``: (operation, Host
+      header, query) of each; ``targets``: every raw
       request target (path and query exactly as sent);
     - ``accounts``: {account_id: {"name", "email", "roles": [...]}} and
       ``page_size`` for the list operations;
@@ -126,6 +127,7 @@ class FakeIdentityCenter(object):
         self.delays = {}
         self.calls = {}
         self.requests = []
+        self.log = []  # (operation, Host header, query) of every request
         self.targets = []  # raw request targets (path and query, as sent)
         self._tokens = set()
         self._refresh_tokens = {}  # refresh token -> client id
@@ -260,6 +262,7 @@ class FakeIdentityCenter(object):
         with self._lock:
             self.calls[operation] = self.calls.get(operation, 0) + 1
             self.requests.append((operation, method, path, dict(headers), body))
+            self.log.append((operation, headers.get("host"), dict(query)))
             scripted = self._scripted.get(operation)
             response = scripted.pop(0) if scripted else None
         delay = self.delays.get(operation, 0)

@@ -765,7 +765,7 @@ def _split_section_header(header):
     starts with the word, then shlex.split gives two words), else
     (None, None).  Unlike botocore the first word must be exactly the
     kind: ``[profilex dev]`` is not profile "dev"."""
-    for prefix, kind in _SECTION_KINDS:
+    for prefix, kind in _SECTION_KINDS:  # noqa: B007 - used below
         if header.startswith(prefix):
             break
     else:
@@ -1539,6 +1539,9 @@ def _configured_endpoint(service, environ, profile, services):
         if environ.get(env):
             return environ[env]
     services_name = profile.get("services")
+    if isinstance(services_name, dict):
+        raise ConfigError("services must name a [services NAME] section, not "
+                          "hold an indented block")
     if services_name:
         section = (services or {}).get(services_name)
         if section is None:
@@ -2473,8 +2476,9 @@ class _CLICachedProvider(object):
     a miss.  The content matches botocore's JSONFileCache entries: SSO
     entries carry ``"ProviderType": "sso"`` (``provider_type``; an entry
     without one is used, as botocore uses it), assumed-role entries the
-    ``AssumedRoleUser`` (``extra``), so the CLI and ssocreds share them.  Entries are reused while more than 15 minutes remain.  A
-    miss is filled under a lock and re-checked after locking, so concurrent
+    ``AssumedRoleUser`` (``extra``), so the CLI and ssocreds share them.
+    Entries are reused while more than 15 minutes remain.  A miss is filled
+    under a lock and re-checked after locking, so concurrent
     processes make one call.  Cache trouble never fails a retrieve.
     """
 
@@ -2776,7 +2780,7 @@ def _profile_from_config(name, path, config, require_role=True, environ=None):
         return ConfigError('profile "%s" %s' % (name, text), profile=name,
                            path=path)
 
-    session_name = _text_setting(result, settings, "sso_session")
+    session_name = _text_setting(settings, "sso_session", name, path)
     if session_name is not None:
         session = config["sso_sessions"].get(session_name)
         if session is None:
@@ -2812,13 +2816,20 @@ def _profile_from_config(name, path, config, require_role=True, environ=None):
     if not require_role:
         required = _SSO_SESSION_KEYS[::-1]
     missing = [k for k in sorted(required) if not merged.get(k)]
+    if not missing and require_role and not any(
+            k in settings for k in _SSO_ROLE_KEYS):
+        # botocore's SSOProvider looks for one of them in the profile itself
+        raise fail("takes sso_account_id and sso_role_name only from its "
+                   "sso-session, which the AWS CLI does not accept; add them "
+                   "to %s in %s" % ("[default]" if name == "default" else
+                                    "[profile %s]" % name, path))
     if missing:
         raise fail(
             "is configured to use SSO but is missing required configuration: "
             "%s; add %s to %s" % (", ".join(missing),
                                   "it" if len(missing) == 1 else "them", path))
     for key in required + ("sso_account_id", "sso_role_name"):
-        _text_setting(result, merged, key)
+        _text_setting(merged, key, name, path)
     result.start_url = merged["sso_start_url"]
     result.region = merged["sso_region"]
     result.account_id = merged.get("sso_account_id")
@@ -2826,13 +2837,14 @@ def _profile_from_config(name, path, config, require_role=True, environ=None):
     return result
 
 
-def _text_setting(profile, settings, key):
-    """settings[key] (None when absent); ConfigError when it is a nested
-    block where a single value belongs."""
+def _text_setting(settings, key, name, path):
+    """settings[key] of profile ``name`` (None when absent); ConfigError when
+    it is a nested block where a single value belongs."""
     value = settings.get(key)
     if isinstance(value, dict):
-        raise profile.error("%s must be a single value, not an indented "
-                            "block" % key)
+        raise ConfigError('profile "%s": %s must be a single value, not an '
+                          "indented block" % (name, key), profile=name,
+                          path=path)
     return value
 
 
@@ -2980,9 +2992,10 @@ def _load_chain(profile=None, config_file=None, environ=None):
         if source is None:
             raise fail('profile "%s" sets role_arn but no source_profile'
                        % current)
+        for key in ("role_arn", "source_profile", "role_session_name",
+                    "external_id", "mfa_serial"):
+            _text_setting(settings, key, current, path)
         link = _RoleLink(current, settings)
-        for key in ("role_arn", "source_profile"):
-            _text_setting(top, settings, key)
         if source not in profiles:
             raise _not_found(source, path, current)
         if source in visited and (source != current or not any(
