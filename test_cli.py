@@ -386,7 +386,7 @@ def test_legacy_cache_key_uses_the_start_url(legacy, fake):
     assert cache_files(legacy) == [hashlib.sha1(key.encode()).hexdigest() + ".json"]
 
 
-def write_cli_cache_entry(home, expires_in):
+def write_cli_cache_entry(home, expires_in, provider_type="sso"):
     import hashlib
 
     key = json.dumps({"accountId": "111122223333", "roleName": "ReadOnly",
@@ -396,19 +396,28 @@ def write_cli_cache_entry(home, expires_in):
     path = os.path.join(home.cli_cache,
                         hashlib.sha1(key.encode()).hexdigest() + ".json")
     with open(path, "w") as f:  # exactly as botocore's JSONFileCache writes
-        json.dump({"ProviderType": "sso", "Credentials": {
+        json.dump(dict({"Credentials": {
             "AccessKeyId": "ASIACLIWROTE0000", "SecretAccessKey": "cli-secret",
             "SessionToken": "cli-token",
             "Expiration": iso(now() + timedelta(seconds=expires_in)),
-            "AccountId": "111122223333"}}, f)
+            "AccountId": "111122223333"}}, **({"ProviderType": provider_type}
+                                             if provider_type else {})), f)
     return path
 
 
-def test_an_entry_written_by_the_aws_cli_is_used(session, fake):
-    write_cli_cache_entry(session, 3600)
+@pytest.mark.parametrize("provider_type", ["sso", None])
+def test_an_entry_written_by_the_aws_cli_is_used(session, fake, provider_type):
+    # botocore uses an entry without ProviderType too
+    write_cli_cache_entry(session, 3600, provider_type)
     result = run_cli(["export", "--profile", "dev"], env())
     assert json.loads(result.stdout)["AccessKeyId"] == "ASIACLIWROTE0000"
     assert fake.calls == {}
+
+
+def test_an_entry_of_another_kind_is_refetched(session, fake):
+    write_cli_cache_entry(session, 3600, "assume-role")
+    result = run_cli(["export", "--profile", "dev"], env())
+    assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIAFAKE")
 
 
 def test_entries_within_fifteen_minutes_of_expiry_are_refetched(session, fake):

@@ -485,10 +485,12 @@ if given is not None:
                 return None
             return "error"
 
-    @settings(max_examples=300, deadline=None,
+    @settings(max_examples=400, deadline=None,
               suppress_health_check=list(HealthCheck))
-    @given(st.lists(st.tuples(LINES, ENDINGS), max_size=14))
-    def test_generated_configs_parse_as_botocore_parses_them(home, lines):
+    @given(HEADERS, st.lists(st.tuples(LINES, ENDINGS), max_size=14))
+    def test_generated_configs_parse_as_botocore_parses_them(home, first,
+                                                             lines):
+        lines = [(first, "\n")] + lines
         text = "".join(line + end for line, end in lines)
         # deliberate differences: inline comments, [profilex NAME]
         if any(" #" in line or "\t#" in line or " ;" in line or
