@@ -125,6 +125,10 @@ _CONNECT_TIMEOUT = 10.0
 _READ_TIMEOUT = 60.0  # botocore's default socket read timeout
 _LOCK_TIMEOUT = 30.0
 _MAX_RESPONSE_BYTES = 1 << 20
+# paging ends with an error beyond these (an organization has at most a few
+# thousand accounts; a portal that pages forever must not hang `list`)
+_MAX_PAGES = 1000
+_MAX_ITEMS = 100000
 _MAX_FILE_BYTES = 1 << 20
 
 
@@ -1014,7 +1018,10 @@ def _home_dir():
                 home = pwd.getpwuid(os.getuid()).pw_dir
         except (ImportError, KeyError, OSError):
             home = None
-    if not home or not os.path.isabs(home):
+    if home and not os.path.isabs(home):
+        raise Error("cannot use the home directory %s: %s must be an absolute "
+                    "path" % (_quote_value(home), name))
+    if not home:
         raise Error("cannot find the home directory: %s is not set and the user "
                     "database has no home for this user; set %s" % (name, name))
     return home
@@ -1190,17 +1197,21 @@ def _write_file(path, data):
 
 def _make_private_dirs(directory):
     """os.makedirs, but every directory it creates is 0700 (makedirs applies
-    its mode to the last one only)."""
+    its mode to the last one only); returns the directories it created,
+    outermost first."""
     if os.path.isdir(directory):
-        return
+        return []
     parent = os.path.dirname(directory)
+    created = []
     if parent and parent != directory:
-        _make_private_dirs(parent)
+        created = _make_private_dirs(parent)
     try:
         os.mkdir(directory, 0o700)
     except FileExistsError:
         if not os.path.isdir(directory):
             raise
+        return created
+    return created + [directory]
 
 
 def _fsync_directory(directory):
@@ -1224,46 +1235,71 @@ class _FileLock(object):
     Best effort: when the lock file cannot be created (read-only directory)
     or the lock is not obtained within ``timeout`` seconds, the body runs
     unlocked.  Locks die with their process, so a crashed holder never blocks
-    anyone.
+    anyone.  The holder removes the lock file (a waiter that then holds the
+    unlinked file notices and locks the new one), and the directories it
+    created for it when they are still empty: nothing is left behind.
     """
 
     def __init__(self, path, timeout=_LOCK_TIMEOUT):
         self.path = path
         self.timeout = timeout
         self._fd = None
+        self._created = []
 
     def __enter__(self):
-        try:
-            _make_private_dirs(os.path.dirname(self.path))
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(
-                os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
-        except OSError as exc:
-            _debug("cannot create lock file %s (%s); continuing unlocked",
-                   self.path, _os_error_text(exc))
-            return self
         deadline = time.monotonic() + self.timeout
         delay = 0.005
         while True:
             try:
-                _lock_fd(fd)
-                self._fd = fd
+                self._created += _make_private_dirs(os.path.dirname(self.path))
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(
+                    os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
+            except OSError as exc:
+                _debug("cannot create lock file %s (%s); continuing unlocked",
+                       self.path, _os_error_text(exc))
                 return self
-            except OSError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    _debug("timed out waiting for lock %s; continuing unlocked",
-                           self.path)
+            while True:
+                try:
+                    _lock_fd(fd)
+                    break
+                except OSError:
+                    if time.monotonic() >= deadline:
+                        os.close(fd)
+                        _debug("timed out waiting for lock %s; continuing "
+                               "unlocked", self.path)
+                        return self
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.1)
+            try:
+                current = os.stat(self.path)
+                held = os.fstat(fd)
+                if (current.st_dev, current.st_ino) == (held.st_dev,
+                                                        held.st_ino):
+                    self._fd = fd
                     return self
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
+            except OSError:
+                pass
+            _unlock_fd(fd)  # the previous holder removed it: lock the new one
+            os.close(fd)
 
     def __exit__(self, *exc_info):
         if self._fd is not None:
+            try:
+                if os.name != "nt":  # Windows cannot remove an open file
+                    os.unlink(self.path)
+            except OSError:
+                pass
             try:
                 _unlock_fd(self._fd)
             finally:
                 os.close(self._fd)
                 self._fd = None
+        for directory in reversed(self._created):
+            try:
+                os.rmdir(directory)  # only when nothing was written there
+            except OSError:
+                break
+        self._created = []
 
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
@@ -1745,16 +1781,16 @@ class _HTTP(object):
             raise TransportError("TLS error talking to %s: %s" % (
                 self.host, exc), retryable=False) from exc
         except socket.timeout as exc:
-            raise TransportError("timed out talking to %s:%s" % (
-                self.host, self.port)) from exc
+            raise TransportError("timed out talking to %s" % self.netloc) \
+                from exc
         except ValueError:  # http.client refuses a header; never show it
             raise TransportError(
                 "a request to %s was not sent: a header value holds a character "
                 "HTTP cannot carry (not shown: it may be a secret)" % self.host,
                 retryable=False) from None
         except (OSError, http.client.HTTPException) as exc:
-            raise TransportError("cannot talk to %s:%s: %s" % (
-                self.host, self.port, _os_error_text(exc) or
+            raise TransportError("cannot talk to %s: %s" % (
+                self.netloc, _os_error_text(exc) or
                 type(exc).__name__)) from exc
 
     def _tls_context(self):
@@ -2094,6 +2130,10 @@ class PortalClient(_ServiceClient):
             token = body.get("nextToken")
             if not token:
                 return items
+            if len(seen) + 1 >= _MAX_PAGES or len(items) >= _MAX_ITEMS:
+                raise APIError(operation, "InvalidResponse", 200,
+                               "the service kept paging past %d pages or %d "
+                               "items; stopped" % (_MAX_PAGES, _MAX_ITEMS))
             if not _is_token(token, 8192):
                 raise APIError(operation, "InvalidResponse", 200,
                                "the pagination token is not printable ASCII")
@@ -3512,6 +3552,10 @@ def _logout_token_file(path, client=None):
     token, region = document.get("accessToken"), document.get("region")
     if not isinstance(token, str):
         return False  # a client registration: kept, as the AWS CLI does
+    directory = os.path.dirname(path)
+    if not os.access(directory, os.W_OK | os.X_OK):  # before ending the session
+        raise Error("cannot delete the token file %s: %s is not writable; fix "
+                    "its permissions and run logout again" % (path, directory))
     if token and (client is not None or isinstance(region, str)):
         try:
             if client is None:
@@ -3520,10 +3564,21 @@ def _logout_token_file(path, client=None):
         except Error as exc:
             _debug("Logout for %s failed (%s); deleting the token anyway", path,
                    exc)
+    _remove_file(path, "token file")
+    return True
+
+
+def _remove_file(path, what):
+    """Delete ``path``; whether it existed.  Error naming it when it cannot
+    be deleted."""
     try:
         os.unlink(path)
     except FileNotFoundError:
-        pass
+        return False
+    except OSError as exc:
+        raise Error("cannot delete the %s %s: %s; fix its permissions (or "
+                    "remove it yourself) and run logout again" % (
+                        what, path, _os_error_text(exc))) from None
     return True
 
 
@@ -4158,11 +4213,8 @@ def _cmd_logout(options):
     removed = 0
     cache_dir = _cli_cache_dir()
     for other in _profiles_sharing_token(profile):
-        try:
-            os.unlink(_cli_cache_path(other, cache_dir))
-            removed += 1
-        except FileNotFoundError:
-            pass
+        removed += _remove_file(_cli_cache_path(other, cache_dir),
+                                "cached credential file")
     if found:
         _note("Signed out of %s: deleted %s and %d cached credential file(s)." % (
             _describe(profile), path, removed))
@@ -4192,8 +4244,7 @@ def _logout_everything():
             except Error:
                 continue
             if document.get("ProviderType") == "sso":
-                os.unlink(path)
-                entries += 1
+                entries += _remove_file(path, "cached credential file")
     _note("Signed out: deleted %d token file(s) and %d cached credential "
           "file(s); client registrations kept." % (tokens, entries))
     return 0
@@ -4551,6 +4602,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
+        return 1
+    except OSError as exc:  # one of the user's files: name it
+        if options.debug:
+            _print_traceback()
+        sys.stderr.write("ssocreds: cannot use %s: %s; check its permissions "
+                         "and the free space\n" % (
+                             _visible(str(exc.filename or "a file")),
+                             _os_error_text(exc)))
         return 1
     except Exception as exc:  # a bug: say so in one line, details with --debug
         if options.debug:

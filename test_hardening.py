@@ -367,9 +367,11 @@ def test_home_unset_uses_the_user_database(session, fake, tmp_path):
     user_home = str(tmp_path / "from-the-user-database")
     result = run_python(USER_DATABASE_HOME, user_home, "export", "--profile",
                         "dev", env=e, cwd=HERE)
-    # that home has no token for the profile: a clear error, no crash
+    # that home has no token for the profile: a clear error naming its
+    # token file, no crash, and nothing left behind there
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert os.path.isdir(os.path.join(user_home, ".aws"))  # it was the one used
+    assert os.path.join(user_home, ".aws", "sso", "cache") in result.stderr
+    assert not os.path.exists(user_home)
 
 
 @pytest.mark.parametrize("name", ["my profile", "it's", "dév-☃", 'say "hi"'])
@@ -614,9 +616,62 @@ def test_every_file_we_create_is_private(secret_world, fake):
         assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700, directory
     files = [os.path.join(d, n) for d in ours[1::2] for n in os.listdir(d)]
     files.append(secret_world.credentials)
-    assert len(files) >= 5
+    assert len(files) >= 4  # token, registration, role credentials, keys
     for path in files:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
-        assert not path.endswith(".tmp"), path
-        if path.endswith(".lock"):
-            assert os.path.getsize(path) == 0  # lock files hold nothing
+        assert not path.endswith((".tmp", ".lock")), path  # no debris
+
+
+def _tree(top):
+    return sorted(os.path.relpath(os.path.join(d, n), top)
+                  for d, dirs, files in os.walk(top) for n in dirs + files)
+
+
+def test_a_failed_export_leaves_nothing_behind(home, fake):
+    home.write_config(SESSION_CONFIG.format(start_url=START_URL))
+    before = _tree(home.aws)
+    result = run_cli(["export", "--profile", "dev"], env())
+    assert result.returncode == 1 and "has expired or is invalid" in result.stderr
+    assert _tree(home.aws) == before  # no cli/cache, no lock file
+
+
+def test_logout_all_leaves_no_lock_files(session, fake):
+    assert run_cli(["export", "--profile", "dev"], env()).returncode == 0
+    assert run_cli(["logout", "--all"], env()).returncode == 0
+    left = _tree(session.aws)
+    assert not [p for p in left if p.endswith((".lock", ".tmp"))], left
+    assert not [p for p in left if p.startswith(os.path.join("cli", "cache",
+                                                             ""))], left
+
+
+def test_logout_that_cannot_delete_a_file_says_which(session, fake):
+    assert run_cli(["export", "--profile", "dev"], env()).returncode == 0
+    entry = os.path.join(session.cli_cache, os.listdir(session.cli_cache)[0])
+    os.unlink(entry)
+    os.makedirs(os.path.join(entry, "x"))  # unlink() cannot remove it
+    result = run_cli(["logout", "--profile", "dev"], env())
+    assert result.returncode == 1
+    assert result.stderr.startswith("ssocreds: cannot delete the cached "
+                                     "credential file %s" % entry), result.stderr
+    assert "internal error" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_connection_errors_name_the_host_as_written(session, fake):
+    e = env()
+    e["AWS_ENDPOINT_URL_SSO"] = "http://localhost"  # port 80: nothing listens
+    e["AWS_MAX_ATTEMPTS"] = "1"
+    result = run_cli(["export", "--profile", "dev", "--no-cache"], e)
+    assert result.returncode == 1
+    assert "cannot talk to localhost: " in result.stderr, result.stderr
+    assert ":None" not in result.stderr
+
+
+def test_a_relative_home_is_named(session, fake):
+    e = env()
+    e["HOME"] = "relative/dir"
+    e["AWS_CONFIG_FILE"] = session.config
+    result = run_cli(["export", "--profile", "dev"], e)
+    assert result.returncode == 1
+    assert result.stderr == ("ssocreds: cannot use the home directory "
+                             "'relative/dir': HOME must be an absolute path\n")

@@ -380,6 +380,20 @@ def test_list_follows_pagination(three_accounts, fake):
     assert pages == ["/assignment/accounts", "/assignment/accounts"]
 
 
+def test_a_portal_that_pages_forever_is_stopped(three_accounts, fake,
+                                                monkeypatch):
+    import itertools
+
+    pages = itertools.count(1000)
+    fake.rewrite("ListAccounts", lambda doc: dict(
+        doc, nextToken=str(next(pages))))  # a fresh token every time
+    monkeypatch.setattr(mod, "_MAX_PAGES", 20)
+    with pytest.raises(mod.APIError) as info:
+        mod._list_accounts(mod._load_profile("dev", require_role=False))
+    assert "kept paging past 20 pages" in str(info.value)
+    assert fake.calls["ListAccounts"] == 20
+
+
 def test_list_table_and_config(three_accounts, fake):
     table = run_cli(["list", "--profile", "dev"], env()).stdout.splitlines()
     assert table[0].split() == ["ACCOUNT", "ID", "ACCOUNT", "NAME", "ROLE"]
