@@ -1753,20 +1753,30 @@ class _HTTP(object):
         # plain-http loopback calls never need (or load) the ssl module
         ssl = sys.modules.get("ssl") if self.scheme == "http" else __import__("ssl")
         tls_errors = (ssl.SSLError, ssl.CertificateError) if ssl else ()
-        deadline = time.monotonic() + self.connect_timeout + self.read_timeout
+        watchdog = _Watchdog(self.connect_timeout + self.read_timeout)
         try:
-            conn = self._connect()
             try:
-                conn.request(method, target, body=data, headers=headers)
-                response = conn.getresponse()
-                payload = _read_limited(response, deadline)
-                expected = response.getheader("Content-Length")
-                if expected and expected.isdigit() and int(expected) > len(payload):
-                    # read(n) returns a short body when the peer hangs up
-                    raise http.client.IncompleteRead(payload, int(expected))
-                return response.status, response.headers, payload
+                conn = self._connect(watchdog)
+                try:
+                    conn.request(method, target, body=data, headers=headers)
+                    response = conn.getresponse()
+                    payload = _read_limited(response)
+                    expected = response.getheader("Content-Length")
+                    if expected and expected.isdigit() and int(
+                            expected) > len(payload):
+                        # read(n) returns a short body when the peer hangs up
+                        raise http.client.IncompleteRead(payload, int(expected))
+                finally:
+                    conn.close()
+            except Exception as exc:
+                if not watchdog.fired or isinstance(exc, Error):
+                    raise
             finally:
-                conn.close()
+                watchdog.stop()
+            if watchdog.fired:  # the peer was cut off, however it behaved
+                raise socket.timeout("no complete answer within %g s (connect "
+                                     "plus read timeout)" % watchdog.seconds)
+            return response.status, response.headers, payload
         except tls_errors as exc:
             # 3.7+ raise SSLCertVerificationError; 3.6 a plain SSLError with
             # that reason, or CertificateError for a host name mismatch
@@ -1781,8 +1791,9 @@ class _HTTP(object):
             raise TransportError("TLS error talking to %s: %s" % (
                 self.host, exc), retryable=False) from exc
         except socket.timeout as exc:
-            raise TransportError("timed out talking to %s" % self.netloc) \
-                from exc
+            raise TransportError("timed out talking to %s%s" % (
+                self.netloc, ": %s" % exc if str(exc) != "timed out" and str(
+                    exc) else "")) from exc
         except ValueError:  # http.client refuses a header; never show it
             raise TransportError(
                 "a request to %s was not sent: a header value holds a character "
@@ -1809,7 +1820,7 @@ class _HTTP(object):
                                         else exc)) from None
         return self._context
 
-    def _connect(self):
+    def _connect(self, watchdog):
         import http.client
 
         proxy = None if self.loopback else _proxy_for(self.scheme, self.host)
@@ -1823,18 +1834,62 @@ class _HTTP(object):
         else:
             conn = http.client.HTTPConnection(self.host, self.port,
                                               timeout=self.connect_timeout)
+        conn._create_connection = watchdog.create_connection
         conn.connect()
         conn.sock.settimeout(self.read_timeout)
         return conn
 
 
-def _read_limited(response, deadline):
+class _Watchdog(object):
+    """Ends one attempt after ``seconds``, whatever the peer does: at the
+    deadline it shuts the connection down (through a duplicate of the socket,
+    so the TLS handshake, the headers and the body are all cut short),
+    and ``fired`` tells the caller why its read failed."""
+
+    def __init__(self, seconds):
+        import threading
+
+        self.seconds = seconds
+        self.fired = False
+        self._lock = threading.Lock()
+        self._guard = self._timer = None
+
+    def create_connection(self, address, timeout=None, source_address=None):
+        """http.client's HTTPConnection._create_connection."""
+        import socket
+        import threading
+
+        sock = socket.create_connection(address, timeout, source_address)
+        with self._lock:
+            self._guard = sock.dup()
+        self._timer = threading.Timer(self.seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        return sock
+
+    def _fire(self):
+        import socket
+
+        with self._lock:
+            if self._guard is not None:
+                self.fired = True
+                try:
+                    self._guard.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self):
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            if self._guard is not None:
+                self._guard.close()
+                self._guard = None
+
+
+def _read_limited(response):
     chunks, size = [], 0
     while True:
-        if time.monotonic() > deadline:
-            import socket
-
-            raise socket.timeout("the response took too long")
         chunk = response.read(65536)
         if not chunk:
             return b"".join(chunks)

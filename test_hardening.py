@@ -675,3 +675,70 @@ def test_a_relative_home_is_named(session, fake):
     assert result.returncode == 1
     assert result.stderr == ("ssocreds: cannot use the home directory "
                              "'relative/dir': HOME must be an absolute path\n")
+
+
+class _Trickler(object):
+    """A server that sends its answer one byte every 50 ms (for 30 s)."""
+
+    def __init__(self, head_complete):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        body = b'{"roleCredentials": {}}' + b" " * 4000
+        answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body)) + body
+        self.sent_at_once = answer.index(b"\r\n\r\n") + 4 if head_complete else 0
+        self.answer = answer
+        self.stopped = threading.Event()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        import threading
+
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.trickle, args=(conn,),
+                             daemon=True).start()
+
+    def trickle(self, conn):
+        try:
+            conn.recv(65536)
+            conn.sendall(self.answer[:self.sent_at_once])
+            for i in range(self.sent_at_once, len(self.answer)):
+                if self.stopped.wait(0.05):
+                    break
+                conn.sendall(self.answer[i:i + 1])
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stopped.set()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("head_complete", [False, True],
+                         ids=["in-the-headers", "in-the-body"])
+def test_a_trickling_server_is_cut_off_at_the_deadline(session, head_complete):
+    server = _Trickler(head_complete)
+    try:
+        e = env()
+        e.update(AWS_ENDPOINT_URL_SSO=server.url, AWS_MAX_ATTEMPTS="1")
+        started = time.monotonic()
+        result = run_cli(["export", "--profile", "dev", "--no-cache",
+                          "--connect-timeout", "1", "--read-timeout", "1"], e)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert result.returncode == 1
+    assert "no complete answer within 2 s" in result.stderr, result.stderr
+    # the answer takes over 3 minutes to arrive: only the deadline ends it
+    assert elapsed < 30, elapsed
