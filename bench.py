@@ -91,8 +91,71 @@ for t in threads: t.join()
 
 TARGETS = {
     "cold_vs_floor": 1.10, "cold_vs_boto3": 0.25, "warm_vs_pass": 1.15,
-    "import_us": 5000, "rss_vs_floor": 1.05,
+    "import_us": 5000, "rss_vs_floor": 1.05, "serve_idle_p99": 2.0,
 }
+
+
+def serve_load(python, env, clients=64, requests=50, idle=500):
+    """`ssocreds serve` under load: ``clients`` keep-alive clients making
+    ``requests`` requests each, first alone, then while ``idle`` idle
+    connections are held open.  Returns throughput and p50/p99 latencies."""
+    import http.client
+    import socket
+    import threading
+
+    proc = subprocess.Popen(
+        [python, "-c", "import sys; from ssocreds import main; sys.exit(main())",
+         "serve", "--profile", "demo"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, universal_newlines=True)
+    try:
+        url = proc.stdout.readline().strip().split("=", 1)[1]
+        token = proc.stdout.readline().strip().split("=", 1)[1]
+        port = int(url.split(":")[2].split("/")[0])
+
+        def one_round():
+            latencies, lock = [], threading.Lock()
+
+            def client():
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                mine = []
+                for _ in range(requests):
+                    start = time.perf_counter()
+                    conn.request("GET", "/credentials",
+                                 headers={"Authorization": token})
+                    response = conn.getresponse()
+                    response.read()
+                    if response.status != 200:
+                        raise RuntimeError("serve answered %d" % response.status)
+                    mine.append(time.perf_counter() - start)
+                conn.close()
+                with lock:
+                    latencies.extend(mine)
+
+            threads = [threading.Thread(target=client) for _ in range(clients)]
+            start = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - start
+            latencies.sort()
+            return (len(latencies) / elapsed,
+                    latencies[len(latencies) // 2] * 1000,
+                    latencies[int(len(latencies) * 0.99)] * 1000)
+
+        one_round()  # warm-up
+        results = dict(zip(("serve_rps", "serve_p50_ms", "serve_p99_ms"),
+                           one_round()))
+        held = [socket.create_connection(("127.0.0.1", port), timeout=30)
+                for _ in range(idle)]
+        results.update(zip(("serve_idle_rps", "serve_idle_p50_ms",
+                            "serve_idle_p99_ms"), one_round()))
+        for sock in held:
+            sock.close()
+        return results
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 def run(cmd, env):
@@ -223,6 +286,7 @@ def measure(python, runs, workdir, fake, env):
         proc.wait()
     results["herd_processes_calls"] = fake.calls["GetRoleCredentials"] - before
     fake.delays.clear()
+    results.update(serve_load(python, env))
     return results
 
 
@@ -276,6 +340,16 @@ def table(results, python_version, runs, venv):
                       ("herd_processes_calls", "16 cold `export` processes")):
         lines.append("| %s: portal calls | %d | | | = 1 | %s |" % (
             what, r[key], "yes" if r[key] == 1 else "**no**"))
+    lines.append("| `serve`: 64 keep-alive clients × 50 requests | %.0f req/s, "
+                 "p50 %.2f ms, p99 %.2f ms | | | | |" % (
+                     r["serve_rps"], r["serve_p50_ms"], r["serve_p99_ms"]))
+    idle_ratio = r["serve_idle_p99_ms"] / r["serve_p99_ms"]
+    lines.append("| `serve`: the same with 500 idle connections open | %.0f "
+                 "req/s, p50 %.2f ms, p99 %.2f ms | p99 %.2f ms | %.2f | ≤ %s | "
+                 "%s |" % (r["serve_idle_rps"], r["serve_idle_p50_ms"],
+                           r["serve_idle_p99_ms"], r["serve_p99_ms"], idle_ratio,
+                           TARGETS["serve_idle_p99"], "yes" if idle_ratio <=
+                           TARGETS["serve_idle_p99"] else "**no**"))
     lines += ["", "Process medians: " + ", ".join(
         "%s %.1f ms" % (name, r[name + "_ms"]) for name in (
             "pass", "warm_direct", "warm_export", "floor", "cold_export", "boto3")

@@ -3705,46 +3705,65 @@ _HEALTH_PATH = "/health"
 _SERVE_WINDOW = timedelta(minutes=20)  # SDKs refresh 15 minutes ahead
 
 
-def _credential_handler(server):
-    import http.server
-    import json
+_SERVE_BACKLOG = 128  # the listen queue: room for bursts of new clients
+_SERVE_WORKERS = 8  # requests answered at once (the rest wait their turn)
+_SERVE_MAX_CONNECTIONS = 512  # beyond this the longest-idle one is closed
+_SERVE_IDLE_TIMEOUT = 5.0  # seconds a connection may wait between requests
+_SERVE_REQUEST_TIMEOUT = 5.0  # seconds to send one request, head and body
+_SERVE_MAX_HEAD = 16384
+_SERVE_MAX_BODY = 65536
+_HTTP_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized",
+                 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+                 503: "Service Unavailable"}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "ssocreds"
-        sys_version = ""
 
-        def _respond(self):
-            path = self.path.split("?", 1)[0]
-            status, document = server.answer(
-                self.command, path, self.headers.get("Authorization"))
-            body = json.dumps(document).encode("utf-8")
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if 0 < length <= 65536:
-                self.rfile.read(length)  # drain a body we do not use
-            elif length:  # too big or unreadable: don't reuse the connection
-                self.close_connection = True
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            if status == 405:
-                self.send_header("Allow", "GET")
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+class _ServerConnection(object):
+    """One client connection: its socket, the bytes received but not yet
+    used, and since when it has been idle (or sending a request)."""
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _respond
+    __slots__ = ("sock", "buffer", "since", "busy", "peer")
 
-        def log_message(self, fmt, *args):
-            _debug("serve: %s %s", self.address_string(), fmt % args)
+    def __init__(self, sock, peer):
+        self.sock = sock
+        self.buffer = b""
+        self.since = time.monotonic()
+        self.busy = False
+        self.peer = peer
 
-    return Handler
+
+def _parse_request(buffer):
+    """(method, target, headers, keep_alive, used) of the first request in
+    ``buffer``; None while it is incomplete; ValueError when it is malformed
+    or too large.  ``keep_alive`` is False when the connection must close
+    after the answer (HTTP/1.0, ``Connection: close``, an unreadable body)."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        if len(buffer) > _SERVE_MAX_HEAD:
+            raise ValueError("request head too large")
+        return None
+    lines = buffer[:end].decode("latin-1").split("\r\n")
+    used = end + 4
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise ValueError("malformed request line")
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise ValueError("malformed header line")
+        headers.setdefault(name.lower(), value.strip())
+    connection = headers.get("connection", "").lower()
+    keep = connection != "close" if parts[2] == "HTTP/1.1" else \
+        connection == "keep-alive"
+    length = headers.get("content-length", "0")
+    if "transfer-encoding" in headers or not length.isdigit() or \
+            int(length) > _SERVE_MAX_BODY:
+        keep = False  # a body we will not read: never reuse the connection
+    elif len(buffer) < used + int(length):
+        return None
+    else:
+        used += int(length)
+    return parts[0], parts[1], headers, keep, used
 
 
 class _CredentialServer(object):
@@ -3755,27 +3774,43 @@ class _CredentialServer(object):
     the header, 403 with a wrong token, 404 for other paths, 405 for other
     methods, 503 when no credentials can be had.  GET /health answers
     {"status": "ok"} and reveals nothing.
+
+    One thread watches every connection (a selector): idle and slow clients
+    cost no thread, a request is handed to one of _SERVE_WORKERS threads only
+    once it has fully arrived, and keep-alive connections go back to the
+    watcher between requests.  A connection idle for _SERVE_IDLE_TIMEOUT, or
+    slower than _SERVE_REQUEST_TIMEOUT to send a request, is closed; beyond
+    _SERVE_MAX_CONNECTIONS the longest-idle one makes room.
     """
 
     def __init__(self, source, token, host="127.0.0.1", port=0):
-        import http.server
         import socket
-        import socketserver
-
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
         self.source = source
         self._token = token.encode("utf-8")
+        listener = socket.socket(socket.AF_INET6 if ":" in host
+                                 else socket.AF_INET, socket.SOCK_STREAM)
         try:
-            self._httpd = Server((host, port), _credential_handler(self))
+            if os.name != "nt":
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, port))
+            listener.listen(_SERVE_BACKLOG)
         except OSError as exc:
+            listener.close()
             raise Error("cannot listen on %s:%d: %s" % (
                 host, port, _os_error_text(exc))) from None
+        listener.setblocking(False)
+        self._listener = listener
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._wake_read.setblocking(False)
+        self._wake_write.setblocking(False)
         self.host = host
-        self.port = self._httpd.server_address[1]
-        self._thread = None
+        self.port = listener.getsockname()[1]
+        self._connections = {}  # socket -> _ServerConnection (watcher only)
+        self._returned = []  # connections the workers hand back
+        self._work = None
+        self._threads = []
+        self._stopping = False
 
     @property
     def url(self):
@@ -3783,20 +3818,179 @@ class _CredentialServer(object):
         return "http://%s:%d%s" % (host, self.port, _SERVE_PATH)
 
     def start(self):
+        import queue
         import threading
 
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.2})
-        self._thread.daemon = True
-        self._thread.start()
+        self._work = queue.Queue()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._watch)] + [
+            threading.Thread(target=self._answer_requests)
+            for _ in range(_SERVE_WORKERS)]
+        for thread in self._threads:
+            thread.daemon = True
+            thread.start()
         return self
 
     def stop(self):
-        if self._thread is not None:  # shutdown() waits for serve_forever
-            self._httpd.shutdown()
-            self._thread.join(5)
-            self._thread = None
-        self._httpd.server_close()
+        self._stopping = True
+        self._wake()
+        if self._threads:
+            for _ in range(_SERVE_WORKERS):
+                self._work.put(None)
+            for thread in self._threads:
+                thread.join(5)
+            self._threads = []
+        for sock in list(self._connections) + [
+                self._listener, self._wake_read, self._wake_write]:
+            sock.close()
+        self._connections.clear()
+
+    def _wake(self):
+        try:
+            self._wake_write.send(b"x")
+        except OSError:  # already full (a wake-up is pending) or closed
+            pass
+
+    def _watch(self):
+        import selectors
+
+        selector = selectors.DefaultSelector()
+        selector.register(self._listener, selectors.EVENT_READ)
+        selector.register(self._wake_read, selectors.EVENT_READ)
+        swept = time.monotonic()
+        try:
+            while not self._stopping:
+                for key, _events in selector.select(0.25):
+                    if key.fileobj is self._listener:
+                        self._accept(selector)
+                    elif key.fileobj is self._wake_read:
+                        try:
+                            self._wake_read.recv(4096)
+                        except OSError:
+                            pass
+                    else:
+                        self._receive(selector, key.data)
+                with self._lock:
+                    returned, self._returned = self._returned, []
+                for conn, keep in returned:
+                    conn.busy = False
+                    conn.since = time.monotonic()
+                    dispatched = self._dispatch(selector, conn) if keep else None
+                    if dispatched is None:
+                        self._close(selector, conn)
+                    elif not dispatched:  # wait for its next request
+                        selector.register(conn.sock, selectors.EVENT_READ, conn)
+                now = time.monotonic()
+                if now - swept >= 0.25:
+                    swept = now
+                    self._sweep(selector, now)
+        finally:
+            selector.close()
+
+    def _accept(self, selector):
+        import selectors
+
+        while True:
+            try:
+                sock, peer = self._listener.accept()
+            except OSError:  # nothing more to accept, or out of descriptors
+                return
+            if len(self._connections) >= _SERVE_MAX_CONNECTIONS:
+                idle = [c for c in self._connections.values() if not c.busy]
+                if not idle:
+                    sock.close()
+                    continue
+                self._close(selector, min(idle, key=lambda c: c.since))
+            sock.setblocking(False)
+            conn = _ServerConnection(sock, peer)
+            self._connections[sock] = conn
+            selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _receive(self, selector, conn):
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close(selector, conn)
+            return
+        if not conn.buffer:
+            conn.since = time.monotonic()  # a request starts: its clock runs
+        conn.buffer += data
+        if self._dispatch(selector, conn, registered=True) is None:
+            self._close(selector, conn)
+
+    def _dispatch(self, selector, conn, registered=False):
+        """Hand a fully received request to a worker: True; False while it
+        is incomplete; None (after answering 400) when it is malformed."""
+        try:
+            request = _parse_request(conn.buffer)
+        except ValueError as exc:
+            _debug("serve: refusing a request from %s: %s", conn.peer[0], exc)
+            try:
+                conn.sock.send(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0"
+                               b"\r\nConnection: close\r\n\r\n")
+            except OSError:
+                pass
+            return None
+        if request is None:
+            return False
+        conn.buffer = conn.buffer[request[4]:]
+        if registered:
+            selector.unregister(conn.sock)
+        conn.busy = True
+        self._work.put((conn, request))
+        return True
+
+    def _sweep(self, selector, now):
+        for conn in list(self._connections.values()):
+            limit = _SERVE_REQUEST_TIMEOUT if conn.buffer else \
+                _SERVE_IDLE_TIMEOUT
+            if not conn.busy and now - conn.since > limit:
+                self._close(selector, conn)
+
+    def _close(self, selector, conn):
+        if conn.sock in self._connections:
+            del self._connections[conn.sock]
+            if not conn.busy:
+                try:
+                    selector.unregister(conn.sock)
+                except (KeyError, ValueError):
+                    pass
+        conn.sock.close()
+
+    def _answer_requests(self):
+        import json
+
+        while True:
+            item = self._work.get()
+            if item is None:
+                return
+            conn, (method, target, headers, keep, _used) = item
+            status, document = self.answer(method, target.split("?", 1)[0],
+                                           headers.get("authorization"))
+            _debug("serve: %s %s %s %d", conn.peer[0], method,
+                   _one_line(target, 200), status)
+            body = json.dumps(document).encode("utf-8")
+            head = ["HTTP/1.1 %d %s" % (status, _HTTP_REASONS[status]),
+                    "Server: ssocreds", "Content-Type: application/json",
+                    "Content-Length: %d" % len(body), "Cache-Control: no-store"]
+            if status == 405:
+                head.append("Allow: GET")
+            if not keep:
+                head.append("Connection: close")
+            data = ("\r\n".join(head) + "\r\n\r\n").encode("ascii")
+            try:
+                conn.sock.settimeout(_SERVE_REQUEST_TIMEOUT)
+                conn.sock.sendall(data + (body if method != "HEAD" else b""))
+                conn.sock.setblocking(False)
+            except OSError:
+                keep = False
+            with self._lock:
+                self._returned.append((conn, keep))
+            self._wake()
 
     def authorized(self, header):
         import hmac
