@@ -682,8 +682,9 @@ def _parse_ini(text, path):
         split = min(eq)
         key = stripped[:split].rstrip().lower()
         values[key] = [_strip_comment(stripped[split + 1:].strip())]
+    defaults = sections.pop("DEFAULT", {})  # read only into other sections
     defaults = {key: _ini_value(parts, path, "DEFAULT", key)
-                for key, parts in sections.pop("DEFAULT", {}).items()}
+                for key, parts in defaults.items()} if sections else {}
     for header, values in sections.items():
         for key, parts in values.items():
             values[key] = _ini_value(parts, path, header, key)
@@ -808,6 +809,148 @@ def _parse_config(text, path="<config>"):
                 continue
         result[kind][name] = values
     return result
+
+
+class _ConfigText(object):
+    """A config file's text, read section by section on demand.
+
+    ``section(kind, name)`` finds the headers that could name the section
+    (lines starting with ``[`` that hold the name, or a quote or backslash;
+    for an sso-session, the ``[sso-session`` headers) with string searches
+    and parses only those sections, so looking up a profile costs about the
+    same in a 2,000-profile file as in a one-profile file.
+    The result is exactly _parse_config's: when the text holds anything the
+    search cannot decide (``[DEFAULT]``, an indented header, an error in a
+    section it reads) it parses the whole file instead.  Unlike botocore, a
+    syntax error in a section the command never reads does not stop it.
+    """
+
+    def __init__(self, text, path):
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        self.text = text
+        self.path = path
+        self._full = None
+        self._search = "[DEFAULT]" not in text
+
+    def full(self):
+        if self._full is None:
+            self._full = _parse_config(self.text, self.path)
+        return self._full
+
+    def section(self, kind, name):
+        if self._search and isinstance(name, str) and name:
+            try:
+                found = self._find(kind, name)
+            except ConfigError:  # let the whole-file parse report it
+                found = self
+            if found is not self:
+                return found
+        return self.full()[kind].get(name)
+
+    def _find(self, kind, name):
+        """The section's keys, None when it is absent, or self when only a
+        whole-file parse can tell."""
+        text = self.text
+        starts = set()
+        if kind == "sso_sessions":  # every profile names its session: find
+            needles = ["[sso-session"]  # the few headers of that kind instead
+        else:  # the name, and every line a quote or backslash may disguise
+            needles = [name] + [c for c in "'\"\\" if c in text]
+        for needle in needles:
+            pos = text.find(needle)
+            while pos >= 0:
+                start = text.rfind("\n", 0, pos) + 1
+                end = text.find("\n", pos)
+                end = len(text) if end < 0 else end
+                if text[start:start + 1] == "[":
+                    starts.add(start)
+                elif text[start:end].lstrip().startswith("["):
+                    return self  # an indented header: the parse decides
+                pos = text.find(needle, end)
+        first = {}  # raw header -> position of its first appearance
+        chunks = []
+        for start in sorted(starts):
+            end = text.find("\n", start)
+            line = text[start:len(text) if end < 0 else end].strip()
+            close = line.rfind("]")
+            if close < 2:
+                return self
+            header = line[1:close]
+            if header == "default":
+                found = ("profiles", "default")
+            else:
+                found = _split_section_header(header)
+            if found == (kind, name):
+                first.setdefault(header, start)
+                following = text.find("\n[", start)
+                chunks.append((header, text[start:len(text) if following < 0
+                                            else following + 1]))
+        if not first:
+            return None
+        winner = max(first, key=first.get)  # botocore: the last one wins
+        values = {}
+        for header, chunk in chunks:
+            if header == winner:
+                parsed = _parse_ini(chunk, self.path)
+                if list(parsed) != [header]:
+                    return self
+                values.update(parsed[header])
+        return values
+
+
+class _Sections(object):
+    """The profiles, sso-sessions or services of a _ConfigText as a
+    read-mostly mapping: ``get``, ``in`` and ``[]`` look one name up;
+    iterating parses the whole file.  Assigned names win over the file."""
+
+    def __init__(self, source, kind):
+        self._source = source
+        self._kind = kind
+        self._found = {}
+        self._assigned = {}
+
+    def get(self, name, default=None):
+        if name in self._assigned:
+            return self._assigned[name]
+        if name not in self._found:
+            self._found[name] = self._source.section(self._kind, name)
+        value = self._found[name]
+        return default if value is None else value
+
+    def __contains__(self, name):
+        return self.get(name) is not None
+
+    def __getitem__(self, name):
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __setitem__(self, name, value):
+        self._assigned[name] = value
+
+    def _all(self):
+        result = dict(self._source.full()[self._kind])
+        result.update(self._assigned)
+        return result
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self):
+        return len(self._all())
+
+    def items(self):
+        return self._all().items()
+
+
+def _lazy_config(text, path):
+    """_parse_config(text, path), with sections parsed when first looked
+    up (see _ConfigText)."""
+    source = _ConfigText(text, path)
+    return {kind: _Sections(source, kind) for kind in (
+        "profiles", "sso_sessions", "services")}
 
 
 def _parse_xml(payload):
@@ -2816,7 +2959,7 @@ def _read_config(path, environ=None):
     """The config file at ``path`` as _parse_config groups it, with the
     sections of the shared credentials file merged into the profiles of
     the same name (its keys win), as botocore's Session.full_config does."""
-    config = _parse_config(_read_text_file(path, "config file"), path)
+    config = _lazy_config(_read_text_file(path, "config file"), path)
     profiles = config["profiles"]
     credentials = _credentials_file_path(environ)
     for name, values in _parse_ini(_read_text_file(

@@ -453,16 +453,44 @@ def test_unwritable_cache_never_fails_the_command(session, fake):
     assert result.returncode == 0 and result.stderr == ""
 
 
-def test_warm_path_imports_no_network_modules(session, fake):
-    assert run_cli(["export", "--profile", "dev"], env()).returncode == 0
+BIG_CONFIG_PROFILE = """\
+# team {n}: comments, quoted names and services blocks, as a populate writes
+[profile 'team {n}']
+sso_session = corp sso
+sso_account_id = {account}
+sso_role_name = Role{n}  ; inline comment
+services = svc-{n}
+region = eu-west-1
+
+[services svc-{n}]
+sts =
+  endpoint_url = https://sts.eu-west-1.amazonaws.com
+"""
+
+
+@pytest.mark.parametrize("profiles", [1, 2000])
+def test_the_cache_hit_path_loads_no_heavy_module(home, fake, profiles):
+    # a quoted sso-session name, comments, services sub-sections and a big
+    # file: still no re, shlex, json, pure-Python datetime, hashlib, logging,
+    # argparse or network module on a cache hit
+    text = "".join(BIG_CONFIG_PROFILE.format(n=n, account="%012d" % (
+        111122223333 + n % 3)) for n in range(profiles))
+    home.write_config(text + "[sso-session 'corp sso']\nsso_start_url = %s\n"
+                      "sso_region = us-east-1\n" % START_URL)
+    fake.accounts["%012d" % 111122223333]["roles"].append("Role0")
+    home.write_token("corp sso", access_token="t0")
+    fake.add_token("t0")
+    assert run_cli(["export", "--profile", "team 0"], env()).returncode == 0
+    heavy = ("re", "shlex", "json", "_pydatetime", "hashlib", "_hashlib",
+             "logging", "argparse", "socket", "ssl", "http.client", "selectors",
+             "urllib.request", "email", "threading", "subprocess", "random")
     code = ("import sys; sys.path.insert(0, %r); before = set(sys.modules); "
             "import ssocreds, io; out = sys.stdout; sys.stdout = io.StringIO(); "
-            "rc = ssocreds.main(['export', '--profile', 'dev']); sys.stdout = out; "
-            "print(rc, sorted(m for m in ('urllib.request', 'http.client', 'ssl', "
-            "'email', 'socket', 'argparse', 'logging') if m in sys.modules and "
-            "m not in before))" % HERE)
+            "rc = ssocreds.main(['export', '--profile', 'team 0']); "
+            "sys.stdout = out; print(rc, sorted(m for m in %r if m in "
+            "sys.modules and m not in before))" % (HERE, heavy))
     result = run_python(code, env=env())
-    assert result.stdout.strip() == "0 []"
+    assert result.stdout.strip() == "0 []", result.stderr
     assert fake.calls["GetRoleCredentials"] == 1
 
 

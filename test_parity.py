@@ -291,7 +291,8 @@ CASES = {
         env={"AWS_ENDPOINT_URL_SSO": None}),
     "nested-line-without-equals": dict(
         config=DEV + "services = s\n" + SESSION
-        + "[services s]\nsso =\n  endpoint_url {local}\n"),
+        + "[services s]\nsso =\n  endpoint_url {local}\n",
+        env={"AWS_ENDPOINT_URL_SSO": None}),
     "services-endpoint": dict(
         config=DEV + "services = s\n" + SESSION
         + "[services s]\nsso =\n  endpoint_url = {local}\n",
@@ -363,6 +364,12 @@ DIFFERENCES = {
                               % CHAINED, profile="top", ours="fail",
                               env={"AWS_ACCESS_KEY_ID": STATIC[0],
                                    "AWS_SECRET_ACCESS_KEY": STATIC[1]}),
+    # only the sections a command reads must parse
+    "syntax-error-in-an-unread-section": dict(
+        config=DEV + SESSION + "[profile other]\njust words\n"),
+    "bad-nested-block-the-environment-overrides": dict(
+        config=DEV + "services = s\n" + SESSION
+        + "[services s]\nsso =\n  endpoint_url {local}\n"),
     # botocore reads [profilex dev] as profile "dev"
     "profile-prefix-without-space": dict(
         config="[profilex dev]\n" + DEV.split("\n", 1)[1] + SESSION,
@@ -390,6 +397,7 @@ def test_readme_lists_every_difference_the_suite_knows():
     section = readme.split("### Where ssocreds deliberately differs", 1)[1]
     section = section.split("\n## ", 1)[0]
     for phrase in ("byte-order mark", "repeated", "Inline comments",
+                   "never reads",
                    "credential_process", "credential_source", "[profilex",
                    "three attempts", "https", "AWS_REGION", "global STS"):
         assert phrase in section, phrase
@@ -547,3 +555,24 @@ def test_a_block_where_a_value_belongs_is_one_clear_line(home, key, profile):
     assert "Traceback" not in result.stderr and "internal error" not in \
         result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) <= 1, result.stderr
+
+
+if given is not None:
+    @settings(max_examples=300, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(HEADERS, st.lists(st.tuples(LINES, ENDINGS), max_size=14),
+           st.sampled_from(["profiles", "sso_sessions", "services"]), NAMES)
+    def test_looking_up_one_section_equals_parsing_the_file(first, lines, kind,
+                                                            name):
+        text = first + "\n" + "".join(line + end for line, end in lines)
+        try:
+            expected = ssocreds._parse_config(text, "/c")[kind].get(name)
+        except ssocreds.ConfigError:
+            expected = ssocreds.ConfigError
+        try:
+            got = ssocreds._lazy_config(text, "/c")[kind].get(name)
+        except ssocreds.ConfigError:
+            got = ssocreds.ConfigError
+        # a section it does not read may hold an error the whole file has
+        if expected is not ssocreds.ConfigError or got is ssocreds.ConfigError:
+            assert got == expected, text
