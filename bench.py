@@ -18,9 +18,13 @@ interpreter's own site-packages on PYTHONPATH so boto3 stays importable;
 --no-venv measures the interpreter as it is.  Use the real interpreter binary
 for --python: pyenv's "python3" shim adds about 0.2 s to every process.
 
-The ssocreds command is run through pip's console-script template (which
-itself imports re) from compiled bytecode; "own cost" runs the same without
-the template (python -c "from ssocreds import main; ...").
+The ssocreds command is run as setup.py installs it on POSIX (a three-line
+script importing only ssocreds), from compiled bytecode; it is also timed
+with a quoted sso-session name, with a 2,000-profile config, through pip's
+console-script template (which imports re), as `python -c`, and vendored
+(`python -m ssocreds` from a compiled copy, and `python ssocreds.py`).
+`serve` is loaded with 64 keep-alive clients, alone and beside 500 idle
+connections.
 """
 
 import argparse
@@ -38,14 +42,36 @@ import fakesso
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# pip's console-script template (what the installed "ssocreds" command runs)
-CONSOLE_SCRIPT = """\
+# the installed "ssocreds" command on POSIX, exactly as setup.py writes it
+COMMAND_SCRIPT = """\
+import sys
+from ssocreds import main
+sys.exit(main())
+"""
+
+# pip's console-script template (what an entry point would run), to compare
+PIP_TEMPLATE = """\
 import re
 import sys
 from ssocreds import main
 if __name__ == "__main__":
     sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
     sys.exit(main())
+"""
+
+# one profile of a big config, as a team's populated ~/.aws/config looks
+BIG_PROFILE = """\
+# team {n}
+[profile 'team {n}']
+sso_session = demo-session
+sso_account_id = {account:012d}
+sso_role_name = Role{n}
+services = svc-{n}
+region = eu-west-1
+
+[services svc-{n}]
+sts =
+  endpoint_url = https://sts.eu-west-1.amazonaws.com
 """
 
 FLOOR_SCRIPT = """\
@@ -90,8 +116,9 @@ for t in threads: t.join()
 """
 
 TARGETS = {
-    "cold_vs_floor": 1.10, "cold_vs_boto3": 0.25, "warm_vs_pass": 1.15,
+    "cold_vs_floor": 1.10, "cold_vs_boto3": 0.25,
     "import_us": 5000, "rss_vs_floor": 1.05, "serve_idle_p99": 2.0,
+    "command_vs_pass": 1.25, "big_vs_small": 1.10,
 }
 
 
@@ -145,7 +172,8 @@ def serve_load(python, env, clients=64, requests=50, idle=500):
 
         one_round()  # warm-up
         results = dict(zip(("serve_rps", "serve_p50_ms", "serve_p99_ms"),
-                           one_round()))
+                           one_round()), serve_requests=requests,
+                       serve_idle=idle)
         held = [socket.create_connection(("127.0.0.1", port), timeout=30)
                 for _ in range(idle)]
         results.update(zip(("serve_idle_rps", "serve_idle_p50_ms",
@@ -206,11 +234,35 @@ def machine():
     return "%s, %s, %d cores" % (platform.platform(), cpu, os.cpu_count() or 0)
 
 
-def measure(python, runs, workdir, fake, env):
+def measure(python, runs, workdir, fake, env, quick=False):
     results = {}
-    script = os.path.join(workdir, "ssocreds-console")
+    script = os.path.join(workdir, "ssocreds")
     with open(script, "w") as f:
-        f.write(CONSOLE_SCRIPT)
+        f.write(COMMAND_SCRIPT)
+    template = os.path.join(workdir, "ssocreds-pip-template")
+    with open(template, "w") as f:
+        f.write(PIP_TEMPLATE)
+    # a second HOME whose sso-session name is quoted, as the AWS CLI writes
+    # names with spaces; and a 2,000-profile config for the first HOME
+    quoted_env = fakesso.write_sso_home(os.path.join(workdir, "quoted"), fake,
+                                        session="demo session")
+    with open(quoted_env["AWS_CONFIG_FILE"]) as f:
+        text = f.read().replace("[sso-session demo session]",
+                                "[sso-session 'demo session']")
+    with open(quoted_env["AWS_CONFIG_FILE"], "w") as f:
+        f.write(text)
+    quoted_env.update((k, v) for k, v in env.items() if k not in quoted_env
+                      or k == "PYTHONPATH")
+    big_env = dict(env, AWS_CONFIG_FILE=os.path.join(workdir, "big-config"))
+    with open(env["AWS_CONFIG_FILE"]) as f:
+        small = f.read()
+    with open(big_env["AWS_CONFIG_FILE"], "w") as f:
+        f.write("".join(BIG_PROFILE.format(n=n, account=111122223333 + n)
+                        for n in range(2000)) + small)
+    vendored = os.path.join(workdir, "vendored")
+    os.mkdir(vendored)
+    shutil.copy(os.path.join(HERE, "ssocreds.py"), vendored)
+    subprocess.run([python, "-m", "compileall", "-q", vendored], check=True)
     floor = os.path.join(workdir, "floor.py")
     with open(floor, "w") as f:
         f.write(FLOOR_SCRIPT % (fake.url + "/federation/credentials?account_id="
@@ -219,24 +271,33 @@ def measure(python, runs, workdir, fake, env):
     boto3_script = os.path.join(workdir, "boto3_creds.py")
     with open(boto3_script, "w") as f:
         f.write(BOTO3_SCRIPT)
-    has_boto3 = can_import(python, "boto3", env)
+    has_boto3 = not quick and can_import(python, "boto3", env)
     cli_cache = os.path.join(env["HOME"], ".aws", "cli", "cache")
 
     def clear_cache():
         shutil.rmtree(cli_cache, ignore_errors=True)
 
-    export = [python, script, "export", "--profile", "demo"]
+    args = ["export", "--profile", "demo"]
+    export = [python, script] + args
     direct = [python, "-c", "import sys; from ssocreds import main; "
-              "sys.exit(main())", "export", "--profile", "demo"]
-    commands = {
-        "cold_export": (export, clear_cache),
-        "floor": ([python, floor], None),
-        "warm_export": (export, None),
-        "warm_direct": (direct, None),
-        "pass": ([python, "-c", "pass"], None),
+              "sys.exit(main())"] + args
+    vendored_env = dict(env, PYTHONPATH=vendored)
+    commands = {  # name: (command, run before, environment)
+        "cold_export": (export, clear_cache, env),
+        "floor": ([python, floor], None, env),
+        "warm_export": (export, None, env),
+        "warm_quoted": (export, None, quoted_env),
+        "warm_big": (export, None, big_env),
+        "warm_template": ([python, template] + args, None, env),
+        "warm_direct": (direct, None, env),
+        "warm_script": ([python, os.path.join(vendored, "ssocreds.py")] + args,
+                        None, vendored_env),
+        "warm_module": ([python, "-m", "ssocreds"] + args, None, vendored_env),
+        "pass": ([python, "-c", "pass"], None, env),
     }
     if has_boto3:
-        commands["boto3"] = ([python, boto3_script], None)
+        commands["boto3"] = ([python, boto3_script], None, env)
+        commands["boto3_big"] = ([python, boto3_script], None, big_env)
     samples = {name: [] for name in commands}
     rss = {name: [] for name in commands}
     names = list(commands)
@@ -244,12 +305,12 @@ def measure(python, runs, workdir, fake, env):
     for i in range(runs + warmup):  # warm-up rounds, then interleaved runs
         order = names[i % len(names):] + names[:i % len(names)]
         for name in order:
-            cmd, before = commands[name]
+            cmd, before, cmd_env = commands[name]
             if name.startswith("warm") and not os.path.isdir(cli_cache):
                 run(export, env)  # make sure the cache is warm
             if before:
                 before()
-            seconds, peak, status, out = run(cmd, env)
+            seconds, peak, status, out = run(cmd, cmd_env)
             if status != 0:
                 raise RuntimeError("%s failed (exit %d): %s" % (name, status, out))
             if i >= warmup:
@@ -286,7 +347,8 @@ def measure(python, runs, workdir, fake, env):
         proc.wait()
     results["herd_processes_calls"] = fake.calls["GetRoleCredentials"] - before
     fake.delays.clear()
-    results.update(serve_load(python, env))
+    results.update(serve_load(python, env, requests=5 if quick else 50,
+                              idle=50 if quick else 500))
     return results
 
 
@@ -300,7 +362,8 @@ def table(results, python_version, runs, venv):
 
     def row(what, ours, base, value, target, fmt="%.2f", lower=True):
         if value is None:
-            rows.append((what, ours, base, "n/a", target, "n/a"))
+            rows.append((what, ours, base, "n/a", "≤ %s" % TARGETS[target],
+                         "n/a"))
             return
         met = value <= TARGETS[target] if lower else value == TARGETS[target]
         rows.append((what, ours, base, fmt % value, "≤ %s" % TARGETS[target],
@@ -312,10 +375,26 @@ def table(results, python_version, runs, venv):
     row("cold `ssocreds export` vs boto3", ms % r["cold_export_ms"],
         ms % r["boto3_ms"] if "boto3_ms" in r else "n/a",
         ratio("cold_export_ms", "boto3_ms"), "cold_vs_boto3")
-    row("warm `ssocreds export` vs `python -c pass`", ms % r["warm_export_ms"],
-        ms % r["pass_ms"], ratio("warm_export_ms", "pass_ms"), "warm_vs_pass")
-    row("warm export, own cost (no pip template)", ms % r["warm_direct_ms"],
-        ms % r["pass_ms"], ratio("warm_direct_ms", "pass_ms"), "warm_vs_pass")
+    row("warm `ssocreds export` (installed command) vs `python -c pass`",
+        ms % r["warm_export_ms"], ms % r["pass_ms"],
+        ratio("warm_export_ms", "pass_ms"), "command_vs_pass")
+    row("the same, sso-session name quoted", ms % r["warm_quoted_ms"],
+        ms % r["pass_ms"], ratio("warm_quoted_ms", "pass_ms"), "command_vs_pass")
+    row("the same, 2,000-profile config vs one profile", ms % r["warm_big_ms"],
+        ms % r["warm_export_ms"], ratio("warm_big_ms", "warm_export_ms"),
+        "big_vs_small")
+    if "boto3_big_ms" in r:
+        rows.append(("boto3 (cold), 2,000-profile config vs one profile",
+                     ms % r["boto3_big_ms"], ms % r["boto3_ms"], "%.2f" % ratio(
+                         "boto3_big_ms", "boto3_ms"), "", ""))
+    for name, what in (
+            ("warm_direct", "`python -c \"from ssocreds import main…\"`"),
+            ("warm_template", "through pip's console-script template"),
+            ("warm_module", "vendored: `python -m ssocreds` (compiled)"),
+            ("warm_script", "vendored: `python ssocreds.py`")):
+        rows.append(("warm export, " + what, ms % r[name + "_ms"],
+                     ms % r["pass_ms"], "%.2f" % ratio(name + "_ms", "pass_ms"),
+                     "", ""))
     boto_import = ("%.0f µs (boto3)" % r["import_boto3_us"]
                    if "import_boto3_us" in r else "n/a")
     row("`import ssocreds`, cumulative", "%.0f µs" % r["import_ssocreds_us"],
@@ -340,20 +419,23 @@ def table(results, python_version, runs, venv):
                       ("herd_processes_calls", "16 cold `export` processes")):
         lines.append("| %s: portal calls | %d | | | = 1 | %s |" % (
             what, r[key], "yes" if r[key] == 1 else "**no**"))
-    lines.append("| `serve`: 64 keep-alive clients × 50 requests | %.0f req/s, "
+    lines.append("| `serve`: 64 keep-alive clients × %d requests | %.0f req/s, "
                  "p50 %.2f ms, p99 %.2f ms | | | | |" % (
-                     r["serve_rps"], r["serve_p50_ms"], r["serve_p99_ms"]))
+                     r["serve_requests"], r["serve_rps"], r["serve_p50_ms"],
+                     r["serve_p99_ms"]))
     idle_ratio = r["serve_idle_p99_ms"] / r["serve_p99_ms"]
-    lines.append("| `serve`: the same with 500 idle connections open | %.0f "
+    lines.append("| `serve`: the same with %d idle connections open | %.0f "
                  "req/s, p50 %.2f ms, p99 %.2f ms | p99 %.2f ms | %.2f | ≤ %s | "
-                 "%s |" % (r["serve_idle_rps"], r["serve_idle_p50_ms"],
+                 "%s |" % (r["serve_idle"], r["serve_idle_rps"],
+                           r["serve_idle_p50_ms"],
                            r["serve_idle_p99_ms"], r["serve_p99_ms"], idle_ratio,
                            TARGETS["serve_idle_p99"], "yes" if idle_ratio <=
                            TARGETS["serve_idle_p99"] else "**no**"))
     lines += ["", "Process medians: " + ", ".join(
         "%s %.1f ms" % (name, r[name + "_ms"]) for name in (
-            "pass", "warm_direct", "warm_export", "floor", "cold_export", "boto3")
-        if name + "_ms" in r)]
+            "pass", "warm_direct", "warm_export", "warm_quoted", "warm_big",
+            "warm_template", "warm_module", "warm_script", "floor",
+            "cold_export", "boto3", "boto3_big") if name + "_ms" in r)]
     return "\n".join(lines)
 
 
@@ -364,6 +446,9 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-venv", action="store_true",
                         help="run the interpreter as it is, site hooks and all")
+    parser.add_argument("--quick", action="store_true",
+                        help="no boto3 and a small serve load (a smoke test, "
+                        "not figures)")
     args = parser.parse_args(argv)
     python = os.path.realpath(shutil.which(args.python) or args.python)
     info = json.loads(subprocess.run(
@@ -390,7 +475,8 @@ def main(argv=None):
         subprocess.run([python, "-c", "import py_compile; py_compile.compile("
                         "%r, doraise=True)" % os.path.join(HERE, "ssocreds.py")],
                        check=True)
-        results = measure(python, max(1, args.runs), workdir, fake, env)
+        results = measure(python, max(1, args.runs), workdir, fake, env,
+                          args.quick)
     results["python"] = version
     results["runs"] = args.runs
     results["venv"] = not args.no_venv

@@ -341,8 +341,10 @@ def _other_timestamp(text):
         clock = words[3]
         if clock[2:3] != ":" or clock[5:6] not in ("", ":"):
             raise ValueError("expected HH:MM[:SS]")
-        return [_digits(words[2], 0, len(words[2])),
-                _MONTHS.index(words[1][:3].lower()) + 1,
+        year = _digits(words[2], 0, len(words[2]))
+        if len(words[2]) == 2:  # RFC 2822 section 4.3: 00-49 is 20xx
+            year += 2000 if year < 50 else 1900
+        return [year, _MONTHS.index(words[1][:3].lower()) + 1,
                 _digits(words[0], 0, len(words[0])), _digits(clock, 0, 2),
                 _digits(clock, 3, 2), _digits(clock, 6, 2) if clock[5:] else 0
                 ], clock[8:] + " ".join(words[4:])
@@ -399,6 +401,9 @@ def _format_duration(seconds):
 
 
 # -- Values ------------------------------------------------------------------
+
+_MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z: beyond, datetime fails
+
 
 def _whole_number(value):
     """A service's integer as botocore's JSON parser reads it (int(value)):
@@ -683,14 +688,12 @@ def _parse_ini(text, path):
         key = stripped[:split].rstrip().lower()
         values[key] = [_strip_comment(stripped[split + 1:].strip())]
     defaults = sections.pop("DEFAULT", {})  # read only into other sections
-    defaults = {key: _ini_value(parts, path, "DEFAULT", key)
-                for key, parts in defaults.items()} if sections else {}
     for header, values in sections.items():
         for key, parts in values.items():
             values[key] = _ini_value(parts, path, header, key)
-        for key, value in defaults.items():
-            values.setdefault(key, dict(value) if isinstance(value, dict)
-                              else value)
+        for key, parts in defaults.items():
+            if key not in values:  # (configparser reads it only then)
+                values[key] = _ini_value(parts, path, "DEFAULT", key)
     return sections
 
 
@@ -855,7 +858,9 @@ class _ConfigText(object):
         starts = set()
         if kind == "sso_sessions":  # every profile names its session: find
             needles = ["[sso-session"]  # the few headers of that kind instead
-        else:  # the name, and every line a quote or backslash may disguise
+        elif any(c in name for c in "'\"\\"):
+            return self
+        else:  # the name, and the lines where quotes could disguise it
             needles = [name] + [c for c in "'\"\\" if c in text]
         for needle in needles:
             pos = text.find(needle)
@@ -863,9 +868,14 @@ class _ConfigText(object):
                 start = text.rfind("\n", 0, pos) + 1
                 end = text.find("\n", pos)
                 end = len(text) if end < 0 else end
-                if text[start:start + 1] == "[":
-                    starts.add(start)
-                elif text[start:end].lstrip().startswith("["):
+                first_char = text[start:start + 1]
+                if first_char == "[":
+                    line = text[start:end]
+                    if needle == name or name in line or _may_disguise(
+                            line[1:line.rfind("]")]):
+                        starts.add(start)
+                elif first_char in (" ", "\t", "\f", "\v") and text[
+                        start:end].lstrip().startswith("["):
                     return self  # an indented header: the parse decides
                 pos = text.find(needle, end)
         first = {}  # raw header -> position of its first appearance
@@ -897,6 +907,23 @@ class _ConfigText(object):
                     return self
                 values.update(parsed[header])
         return values
+
+
+def _may_disguise(header):
+    """Whether quotes or backslashes in ``header`` could spell a name that
+    does not appear in it as written (``te'am'`` is ``team``): False only
+    for no quotes at all, or one pair around the whole last word."""
+    if "\\" in header:
+        return True
+    first = min([i for i in (header.find("'"), header.find('"')) if i >= 0],
+                default=-1)
+    if first < 0:
+        return False
+    last = max(header.rfind("'"), header.rfind('"'))
+    return not (header[first] == header[last] and first < last and header[
+        first - 1:first] in (" ", "\t") and not header[last + 1:].strip(" \t")
+        and header.count(header[first]) == 2 and header.count(
+            "'" if header[first] == '"' else '"') == 0)
 
 
 class _Sections(object):
@@ -1391,39 +1418,61 @@ class _FileLock(object):
 
     def __enter__(self):
         deadline = time.monotonic() + self.timeout
-        delay = 0.005
         while True:
             try:
                 self._created += _make_private_dirs(os.path.dirname(self.path))
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(
                     os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
+            except FileNotFoundError:  # a holder just removed the directory
+                fd = None
             except OSError as exc:
                 _debug("cannot create lock file %s (%s); continuing unlocked",
                        self.path, _os_error_text(exc))
                 return self
-            while True:
-                try:
-                    _lock_fd(fd)
-                    break
-                except OSError:
-                    if time.monotonic() >= deadline:
-                        os.close(fd)
-                        _debug("timed out waiting for lock %s; continuing "
-                               "unlocked", self.path)
-                        return self
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.1)
-            try:
-                current = os.stat(self.path)
-                held = os.fstat(fd)
-                if (current.st_dev, current.st_ino) == (held.st_dev,
-                                                        held.st_ino):
+            if fd is not None:
+                if not self._wait_for(fd, deadline):
+                    os.close(fd)
+                    _debug("timed out waiting for lock %s; continuing unlocked",
+                           self.path)
+                    return self
+                if self._still_named(fd):
                     self._fd = fd
                     return self
+                _unlock_fd(fd)  # the holder before removed it: lock anew
+                os.close(fd)
+            if time.monotonic() >= deadline:
+                _debug("could not keep hold of lock %s; continuing unlocked",
+                       self.path)
+                return self
+            time.sleep(0.005)
+
+    @staticmethod
+    def _wait_for(fd, deadline):
+        delay = 0.005
+        while True:
+            try:
+                _lock_fd(fd)
+                return True
             except OSError:
-                pass
-            _unlock_fd(fd)  # the previous holder removed it: lock the new one
-            os.close(fd)
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
+    def _still_named(self, fd):
+        """Whether the locked file is still the one at ``path`` (its holder
+        removes it on release)."""
+        try:
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        except OSError:  # cannot tell: keep the lock we have
+            return True
+        try:
+            held = os.fstat(fd)
+        except OSError:
+            return True
+        return (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino)
 
     def __exit__(self, *exc_info):
         if self._fd is not None:
@@ -1543,10 +1592,10 @@ def _token_from_create_token(response):
             and expires_in is not None):
         raise APIError("CreateToken", "InvalidResponse", 200,
                        "the response lacks accessToken or expiresIn")
-    if expires_in <= 0:
+    if not 0 < expires_in <= _MAX_SECONDS:
         raise APIError("CreateToken", "InvalidResponse", 200,
-                       "the token has already expired (expiresIn = %d)"
-                       % expires_in)
+                       "expiresIn = %d is not a lifetime in seconds (it has "
+                       "already expired, or it is beyond any date)" % expires_in)
     refresh = response.get("refreshToken")
     if not _is_token(access_token) or (refresh is not None
                                        and not _is_token(refresh)):
@@ -1897,6 +1946,7 @@ class _HTTP(object):
         ssl = sys.modules.get("ssl") if self.scheme == "http" else __import__("ssl")
         tls_errors = (ssl.SSLError, ssl.CertificateError) if ssl else ()
         watchdog = _Watchdog(self.connect_timeout + self.read_timeout)
+        complete = False
         try:
             try:
                 conn = self._connect(watchdog)
@@ -1909,6 +1959,9 @@ class _HTTP(object):
                             expected) > len(payload):
                         # read(n) returns a short body when the peer hangs up
                         raise http.client.IncompleteRead(payload, int(expected))
+                    # a body that filled its Content-Length is whole even if
+                    # the deadline passed just after it was read
+                    complete = bool(expected and expected.isdigit())
                 finally:
                     conn.close()
             except Exception as exc:
@@ -1916,7 +1969,7 @@ class _HTTP(object):
                     raise
             finally:
                 watchdog.stop()
-            if watchdog.fired:  # the peer was cut off, however it behaved
+            if watchdog.fired and not complete:  # the peer was cut off
                 raise socket.timeout("no complete answer within %g s (connect "
                                      "plus read timeout)" % watchdog.seconds)
             return response.status, response.headers, payload
@@ -2003,11 +2056,16 @@ class _Watchdog(object):
         import threading
 
         sock = socket.create_connection(address, timeout, source_address)
-        with self._lock:
-            self._guard = sock.dup()
-        self._timer = threading.Timer(self.seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        try:
+            with self._lock:
+                self._guard = sock.dup()
+            self._timer = threading.Timer(self.seconds, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+        except BaseException:
+            sock.close()
+            self.stop()
+            raise
         return sock
 
     def _fire(self):
@@ -2022,6 +2080,7 @@ class _Watchdog(object):
                     pass
 
     def stop(self):
+        """Called once the answer is read: from now on it never fires."""
         if self._timer is not None:
             self._timer.cancel()
         with self._lock:
@@ -2962,8 +3021,9 @@ def _read_config(path, environ=None):
     config = _lazy_config(_read_text_file(path, "config file"), path)
     profiles = config["profiles"]
     credentials = _credentials_file_path(environ)
-    for name, values in _parse_ini(_read_text_file(
-            credentials, "credentials file"), credentials).items():
+    config["credentials"] = _parse_ini(_read_text_file(
+        credentials, "credentials file"), credentials)
+    for name, values in config["credentials"].items():
         profiles[name] = dict(profiles.get(name, {}), **values)
     return config
 
@@ -3166,13 +3226,18 @@ def _source_credentials(name, referrer, settings, path, config, environ):
     by _read_config)."""
     if any(k in settings for k in _SSO_ROLE_KEYS):
         return _profile_from_config(name, path, config, environ=environ)
-    if all(settings.get(k) for k in _STATIC_KEYS):
-        return _StaticSource(name, settings)
+    # botocore's SharedCredentialProvider takes the keys and token of the
+    # credentials file together when it has an access key; else its
+    # ConfigProvider reads the merged profile
+    own = config.get("credentials", {}).get(name, {})
+    keys = own if "aws_access_key_id" in own else settings
+    if all(isinstance(keys.get(k), str) and keys.get(k) for k in _STATIC_KEYS):
+        return _StaticSource(name, keys)
     unsupported = [k for k in ("credential_process", "web_identity_token_file",
                                "login_session") if k in settings]
     what = ("partial static keys (both aws_access_key_id and "
-            "aws_secret_access_key are needed)"
-            if any(k in settings for k in _STATIC_KEYS) else
+            "aws_secret_access_key are needed in one file)"
+            if any(k in keys for k in _STATIC_KEYS) else
             "%s, which ssocreds does not run" % unsupported[0] if unsupported
             else "no SSO settings and no static keys")
     raise ConfigError('profile "%s" (the source_profile of "%s") has %s' % (
@@ -3442,7 +3507,7 @@ def _client_registration(oidc, profile, pkce):
     client_id, secret = response.get("clientId"), response.get("clientSecret")
     expires_at = _whole_number(response.get("clientSecretExpiresAt"))
     if not (_is_token(client_id) and _is_token(secret)
-            and expires_at is not None):
+            and expires_at is not None and 0 < expires_at <= _MAX_SECONDS):
         raise APIError("RegisterClient", "InvalidResponse", 200,
                        "the response lacks a usable clientId, clientSecret or "
                        "clientSecretExpiresAt")
@@ -3495,8 +3560,8 @@ def _device_login(oidc, profile, registration, *, notify, open_browser,
         raise APIError("StartDeviceAuthorization", "InvalidResponse", 200,
                        "the verification URL is not an https:// URL or the user "
                        "code is not a short printable code")
-    interval = max(_whole_number(start.get("interval")) or 5, 1)
-    lifetime = _whole_number(start.get("expiresIn")) or 600
+    interval = min(max(_whole_number(start.get("interval")) or 5, 1), 60)
+    lifetime = min(_whole_number(start.get("expiresIn")) or 600, 3600)
     deadline = clock() + lifetime
     shown = False
     while True:
@@ -3849,43 +3914,57 @@ _SERVE_WINDOW = timedelta(minutes=20)  # SDKs refresh 15 minutes ahead
 
 
 _SERVE_BACKLOG = 128  # the listen queue: room for bursts of new clients
-_SERVE_WORKERS = 8  # requests answered at once (the rest wait their turn)
-_SERVE_MAX_CONNECTIONS = 512  # beyond this the longest-idle one is closed
+_SERVE_WORKERS = 8  # credential requests answered at once (others queue)
+# beyond this many connections the longest-idle one is closed (Windows'
+# select() takes at most 512 sockets, the listener and wake-up included)
+_SERVE_MAX_CONNECTIONS = 500 if os.name == "nt" else 512
 _SERVE_IDLE_TIMEOUT = 5.0  # seconds a connection may wait between requests
-_SERVE_REQUEST_TIMEOUT = 5.0  # seconds to send one request, head and body
+_SERVE_REQUEST_TIMEOUT = 5.0  # seconds to send a request, or take an answer
+_SERVE_STOP_TIMEOUT = 5.0  # seconds stop() waits for requests in progress
 _SERVE_MAX_HEAD = 16384
 _SERVE_MAX_BODY = 65536
 _HTTP_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized",
                  403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-                 503: "Service Unavailable"}
+                 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 class _ServerConnection(object):
-    """One client connection: its socket, the bytes received but not yet
-    used, and since when it has been idle (or sending a request)."""
+    """One client connection of the credential server: its socket, bytes
+    received but not yet used, bytes still to send, its state ("read",
+    "busy" while a worker answers, "write") and since when it has been in
+    it (or idle, or stalled)."""
 
-    __slots__ = ("sock", "buffer", "since", "busy", "peer")
+    __slots__ = ("sock", "buffer", "output", "keep", "state", "since", "peer")
 
     def __init__(self, sock, peer):
         self.sock = sock
-        self.buffer = b""
+        self.buffer = self.output = b""
+        self.keep = True
+        self.state = "read"
         self.since = time.monotonic()
-        self.busy = False
         self.peer = peer
 
 
 def _parse_request(buffer):
     """(method, target, headers, keep_alive, used) of the first request in
     ``buffer``; None while it is incomplete; ValueError when it is malformed
-    or too large.  ``keep_alive`` is False when the connection must close
-    after the answer (HTTP/1.0, ``Connection: close``, an unreadable body)."""
-    end = buffer.find(b"\r\n\r\n")
-    if end < 0:
+    or too large.  Lines may end in CRLF or LF and empty lines before the
+    request line are skipped (RFC 9112).  ``keep_alive`` is False when the
+    connection must close after the answer (HTTP/1.0, ``Connection:
+    close``, a body it does not read)."""
+    skip = len(buffer) - len(buffer.lstrip(b"\r\n"))
+    ends = [i for i in (buffer.find(b"\n\r\n", skip), buffer.find(b"\n\n", skip))
+            if i >= 0]
+    if not ends:
         if len(buffer) > _SERVE_MAX_HEAD:
             raise ValueError("request head too large")
         return None
-    lines = buffer[:end].decode("latin-1").split("\r\n")
-    used = end + 4
+    end = min(ends)
+    used = end + (3 if buffer[end + 1:end + 2] == b"\r" else 2)
+    if end > _SERVE_MAX_HEAD:
+        raise ValueError("request head too large")
+    lines = [line.rstrip("\r") for line in
+             buffer[skip:end].decode("latin-1").split("\n")]
     parts = lines[0].split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise ValueError("malformed request line")
@@ -3894,7 +3973,10 @@ def _parse_request(buffer):
         name, sep, value = line.partition(":")
         if not sep or not name or name != name.strip():
             raise ValueError("malformed header line")
-        headers.setdefault(name.lower(), value.strip())
+        name, value = name.lower(), value.strip()
+        if name == "content-length" and headers.get(name, value) != value:
+            raise ValueError("conflicting Content-Length headers")
+        headers.setdefault(name, value)
     connection = headers.get("connection", "").lower()
     keep = connection != "close" if parts[2] == "HTTP/1.1" else \
         connection == "keep-alive"
@@ -3909,6 +3991,21 @@ def _parse_request(buffer):
     return parts[0], parts[1], headers, keep, used
 
 
+def _http_response(status, document, method, keep):
+    import json
+
+    body = json.dumps(document).encode("utf-8")
+    head = ["HTTP/1.1 %d %s" % (status, _HTTP_REASONS[status]),
+            "Server: ssocreds", "Content-Type: application/json",
+            "Content-Length: %d" % len(body), "Cache-Control: no-store"]
+    if status == 405:
+        head.append("Allow: GET")
+    if not keep:
+        head.append("Connection: close")
+    return ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + (
+        body if method != "HEAD" else b"")
+
+
 class _CredentialServer(object):
     """Serves ``source.retrieve()`` as the ECS container credentials endpoint.
 
@@ -3918,12 +4015,13 @@ class _CredentialServer(object):
     methods, 503 when no credentials can be had.  GET /health answers
     {"status": "ok"} and reveals nothing.
 
-    One thread watches every connection (a selector): idle and slow clients
-    cost no thread, a request is handed to one of _SERVE_WORKERS threads only
-    once it has fully arrived, and keep-alive connections go back to the
-    watcher between requests.  A connection idle for _SERVE_IDLE_TIMEOUT, or
-    slower than _SERVE_REQUEST_TIMEOUT to send a request, is closed; beyond
-    _SERVE_MAX_CONNECTIONS the longest-idle one makes room.
+    One thread (the watcher) does all the socket work through a selector:
+    idle, slow and non-reading clients cost no thread.  Only an authorized
+    credentials request goes to one of _SERVE_WORKERS threads, and only once
+    it has fully arrived; everything else is answered by the watcher at
+    once.  A connection idle for _SERVE_IDLE_TIMEOUT, or slower than
+    _SERVE_REQUEST_TIMEOUT to send a request or take its answer, is closed;
+    beyond _SERVE_MAX_CONNECTIONS the longest-idle one makes room.
     """
 
     def __init__(self, source, token, host="127.0.0.1", port=0):
@@ -3950,8 +4048,8 @@ class _CredentialServer(object):
         self.host = host
         self.port = listener.getsockname()[1]
         self._connections = {}  # socket -> _ServerConnection (watcher only)
-        self._returned = []  # connections the workers hand back
-        self._work = None
+        self._answered = []  # (connection, response) from the workers
+        self._work = self._lock = None
         self._threads = []
         self._stopping = False
 
@@ -3975,13 +4073,16 @@ class _CredentialServer(object):
         return self
 
     def stop(self):
+        """Stop serving; waits at most _SERVE_STOP_TIMEOUT for requests in
+        progress (their threads are daemons)."""
         self._stopping = True
         self._wake()
         if self._threads:
             for _ in range(_SERVE_WORKERS):
                 self._work.put(None)
+            deadline = time.monotonic() + _SERVE_STOP_TIMEOUT
             for thread in self._threads:
-                thread.join(5)
+                thread.join(max(0.0, deadline - time.monotonic()))
             self._threads = []
         for sock in list(self._connections) + [
                 self._listener, self._wake_read, self._wake_write]:
@@ -3994,60 +4095,77 @@ class _CredentialServer(object):
         except OSError:  # already full (a wake-up is pending) or closed
             pass
 
+    # -- the watcher --
+
     def _watch(self):
         import selectors
 
         selector = selectors.DefaultSelector()
         selector.register(self._listener, selectors.EVENT_READ)
         selector.register(self._wake_read, selectors.EVENT_READ)
-        swept = time.monotonic()
+        swept = paused = 0.0
         try:
             while not self._stopping:
-                for key, _events in selector.select(0.25):
-                    if key.fileobj is self._listener:
-                        self._accept(selector)
-                    elif key.fileobj is self._wake_read:
-                        try:
+                try:
+                    for key, events in selector.select(0.25):
+                        if key.fileobj is self._listener:
+                            if not self._accept(selector):
+                                selector.unregister(self._listener)
+                                paused = time.monotonic()
+                        elif key.fileobj is self._wake_read:
                             self._wake_read.recv(4096)
-                        except OSError:
-                            pass
-                    else:
-                        self._receive(selector, key.data)
-                with self._lock:
-                    returned, self._returned = self._returned, []
-                for conn, keep in returned:
-                    conn.busy = False
-                    conn.since = time.monotonic()
-                    dispatched = self._dispatch(selector, conn) if keep else None
-                    if dispatched is None:
-                        self._close(selector, conn)
-                    elif not dispatched:  # wait for its next request
-                        selector.register(conn.sock, selectors.EVENT_READ, conn)
-                now = time.monotonic()
-                if now - swept >= 0.25:
-                    swept = now
-                    self._sweep(selector, now)
+                        elif events & selectors.EVENT_WRITE:
+                            self._send(selector, key.data)
+                        else:
+                            self._receive(selector, key.data)
+                    with self._lock:
+                        answered, self._answered = self._answered, []
+                    for conn, response in answered:
+                        self._respond(selector, conn, response)
+                    now = time.monotonic()
+                    if paused and now - paused >= 0.25:
+                        selector.register(self._listener, selectors.EVENT_READ)
+                        paused = 0.0
+                    if now - swept >= 0.25:
+                        swept = now
+                        self._sweep(selector, now)
+                except Exception as exc:  # never let one fault end serving
+                    if self._stopping:
+                        break
+                    _debug("serve: watcher error %s: %s", type(exc).__name__,
+                           exc)
         finally:
             selector.close()
 
     def _accept(self, selector):
+        """Accept every waiting client; False when out of descriptors."""
+        import errno
         import selectors
 
         while True:
             try:
                 sock, peer = self._listener.accept()
-            except OSError:  # nothing more to accept, or out of descriptors
-                return
-            if len(self._connections) >= _SERVE_MAX_CONNECTIONS:
-                idle = [c for c in self._connections.values() if not c.busy]
-                if not idle:
-                    sock.close()
-                    continue
-                self._close(selector, min(idle, key=lambda c: c.since))
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE):
+                    return self._evict(selector)
+                return True  # nothing more to accept
+            if len(self._connections) >= _SERVE_MAX_CONNECTIONS and not \
+                    self._evict(selector):
+                sock.close()
+                continue
             sock.setblocking(False)
             conn = _ServerConnection(sock, peer)
             self._connections[sock] = conn
             selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _evict(self, selector):
+        """Close the longest-idle connection; False when none is idle."""
+        idle = [c for c in self._connections.values()
+                if c.state == "read" and not c.buffer]
+        if not idle:
+            return False
+        self._close(selector, min(idle, key=lambda c: c.since))
+        return True
 
     def _receive(self, selector, conn):
         try:
@@ -4062,87 +4180,114 @@ class _CredentialServer(object):
         if not conn.buffer:
             conn.since = time.monotonic()  # a request starts: its clock runs
         conn.buffer += data
-        if self._dispatch(selector, conn, registered=True) is None:
-            self._close(selector, conn)
+        self._next_request(selector, conn)
 
-    def _dispatch(self, selector, conn, registered=False):
-        """Hand a fully received request to a worker: True; False while it
-        is incomplete; None (after answering 400) when it is malformed."""
+    def _next_request(self, selector, conn):
+        """Answer the request at the head of the buffer, if it has arrived:
+        at once, or through a worker when it needs credentials."""
+        import selectors
+
         try:
             request = _parse_request(conn.buffer)
         except ValueError as exc:
             _debug("serve: refusing a request from %s: %s", conn.peer[0], exc)
-            try:
-                conn.sock.send(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0"
-                               b"\r\nConnection: close\r\n\r\n")
-            except OSError:
-                pass
-            return None
+            conn.keep, conn.buffer = False, b""
+            self._respond(selector, conn, _http_response(400, {
+                "code": "BadRequest", "message": str(exc)}, "GET", False))
+            return
         if request is None:
-            return False
-        conn.buffer = conn.buffer[request[4]:]
-        if registered:
-            selector.unregister(conn.sock)
-        conn.busy = True
-        self._work.put((conn, request))
-        return True
+            if conn.state != "read":
+                conn.state = "read"
+                selector.modify(conn.sock, selectors.EVENT_READ, conn)
+            return
+        method, target, headers, conn.keep, used = request
+        conn.buffer = conn.buffer[used:]
+        path = target.split("?", 1)[0]
+        status, document = self._answer_at_once(method, path,
+                                                headers.get("authorization"))
+        if status is not None:
+            self._respond(selector, conn, _http_response(
+                status, document, method, conn.keep))
+            return
+        selector.unregister(conn.sock)  # a worker has it now
+        conn.state = "busy"
+        self._work.put((conn, method, target))
+
+    def _respond(self, selector, conn, response):
+        """Queue ``response`` on ``conn`` and send what the socket takes."""
+        import selectors
+
+        if conn.sock not in self._connections:
+            return
+        if conn.state == "busy":
+            selector.register(conn.sock, selectors.EVENT_READ, conn)
+        conn.output += response
+        conn.state = "write"
+        conn.since = time.monotonic()
+        selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
+        self._send(selector, conn)
+
+    def _send(self, selector, conn):
+        try:
+            sent = conn.sock.send(conn.output)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(selector, conn)
+            return
+        conn.output = conn.output[sent:]
+        conn.since = time.monotonic()
+        if conn.output:
+            return
+        if not conn.keep:
+            self._close(selector, conn)
+        else:
+            self._next_request(selector, conn)
 
     def _sweep(self, selector, now):
         for conn in list(self._connections.values()):
-            limit = _SERVE_REQUEST_TIMEOUT if conn.buffer else \
-                _SERVE_IDLE_TIMEOUT
-            if not conn.busy and now - conn.since > limit:
+            if conn.state == "busy":
+                continue
+            limit = _SERVE_IDLE_TIMEOUT if conn.state == "read" and not \
+                conn.buffer else _SERVE_REQUEST_TIMEOUT
+            if now - conn.since > limit:
                 self._close(selector, conn)
 
     def _close(self, selector, conn):
-        if conn.sock in self._connections:
-            del self._connections[conn.sock]
-            if not conn.busy:
-                try:
-                    selector.unregister(conn.sock)
-                except (KeyError, ValueError):
-                    pass
+        if self._connections.pop(conn.sock, None) is not None and \
+                conn.state != "busy":
+            try:
+                selector.unregister(conn.sock)
+            except (KeyError, ValueError):
+                pass
         conn.sock.close()
 
-    def _answer_requests(self):
-        import json
+    # -- the workers --
 
+    def _answer_requests(self):
         while True:
             item = self._work.get()
             if item is None:
                 return
-            conn, (method, target, headers, keep, _used) = item
-            status, document = self.answer(method, target.split("?", 1)[0],
-                                           headers.get("authorization"))
+            conn, method, target = item
+            try:
+                status, document = self._credentials()
+            except Exception as exc:  # a bug must not cost the worker
+                _debug("serve: %s answering %s: %s", type(exc).__name__,
+                       _one_line(target, 200), exc)
+                status, document = 500, {"code": "InternalError",
+                                         "message": "ssocreds failed; see its "
+                                         "--debug output"}
             _debug("serve: %s %s %s %d", conn.peer[0], method,
                    _one_line(target, 200), status)
-            body = json.dumps(document).encode("utf-8")
-            head = ["HTTP/1.1 %d %s" % (status, _HTTP_REASONS[status]),
-                    "Server: ssocreds", "Content-Type: application/json",
-                    "Content-Length: %d" % len(body), "Cache-Control: no-store"]
-            if status == 405:
-                head.append("Allow: GET")
-            if not keep:
-                head.append("Connection: close")
-            data = ("\r\n".join(head) + "\r\n\r\n").encode("ascii")
-            try:
-                conn.sock.settimeout(_SERVE_REQUEST_TIMEOUT)
-                conn.sock.sendall(data + (body if method != "HEAD" else b""))
-                conn.sock.setblocking(False)
-            except OSError:
-                keep = False
+            response = _http_response(status, document, method, conn.keep)
             with self._lock:
-                self._returned.append((conn, keep))
+                self._answered.append((conn, response))
             self._wake()
 
-    def authorized(self, header):
-        import hmac
-
-        given = (header or "").encode("utf-8", "surrogateescape")
-        return hmac.compare_digest(given, self._token)
-
-    def answer(self, method, path, authorization):
-        """(status, JSON document) for one request."""
+    def _answer_at_once(self, method, path, authorization):
+        """(status, document) for any request that needs no credentials;
+        (None, None) for an authorized credentials request."""
         if path not in (_SERVE_PATH, _HEALTH_PATH):
             return 404, {"code": "NotFound", "message": "no such path"}
         if method != "GET":
@@ -4155,6 +4300,22 @@ class _CredentialServer(object):
         if not self.authorized(authorization):
             return 403, {"code": "AccessDenied",
                          "message": "the authorization token is not valid"}
+        return None, None
+
+    def authorized(self, header):
+        import hmac
+
+        given = (header or "").encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, self._token)
+
+    def answer(self, method, path, authorization):
+        """(status, JSON document) for one request."""
+        status, document = self._answer_at_once(method, path, authorization)
+        if status is not None:
+            return status, document
+        return self._credentials()
+
+    def _credentials(self):
         try:
             creds = self.source.retrieve()
         except Error as exc:

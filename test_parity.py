@@ -217,6 +217,14 @@ CASES = {
     "source-with-keys-in-the-credentials-file": dict(
         config=chain(source="keys") + "[profile keys]\nregion = eu-west-1\n",
         credentials="[keys]\n" + KEYS, profile="top"),
+    "credentials-file-keys-come-with-their-own-token": dict(
+        config=chain(source="keys") + "[profile keys]\n" + KEYS
+        + "aws_session_token = stale\n", credentials="[keys]\n" + KEYS,
+        profile="top"),
+    "credentials-file-key-without-its-secret": dict(
+        config=chain(source="keys") + "[profile keys]\n" + KEYS,
+        credentials="[keys]\naws_access_key_id = %s\n" % STATIC[0],
+        profile="top"),
     "source-with-partial-keys": dict(
         config=chain(source="keys") + "[profile keys]\naws_access_key_id = "
         "%s\n" % STATIC[0], profile="top"),

@@ -467,3 +467,73 @@ def test_sixty_four_keep_alive_clients_are_all_answered(monkeypatch):
         thread.join()
     small_server.stop()
     assert results == [200] * 320
+
+
+def test_a_failing_source_gets_500_and_the_server_goes_on(monkeypatch):
+    class Broken(object):
+        calls = 0
+
+        def retrieve(self):
+            Broken.calls += 1
+            raise OverflowError("a bug")
+
+    monkeypatch.setattr(mod, "_SERVE_WORKERS", 1)
+    server = mod._CredentialServer(Broken(), "tok").start()
+    try:
+        for _ in range(3):  # the one worker survives each failure
+            status, _headers, document = get(server.url, "tok")
+            assert status == 500 and document["code"] == "InternalError"
+        assert get(server.url.replace("/credentials", "/health"))[0] == 200
+    finally:
+        server.stop()
+    assert Broken.calls == 3
+
+
+def test_health_and_refusals_do_not_wait_for_busy_workers(monkeypatch):
+    release = threading.Event()
+
+    class Slow(object):
+        def retrieve(self):
+            release.wait(30)
+            return _Constant().retrieve()
+
+    monkeypatch.setattr(mod, "_SERVE_WORKERS", 1)
+    monkeypatch.setattr(mod, "_SERVE_STOP_TIMEOUT", 1.0)
+    server = mod._CredentialServer(Slow(), "tok").start()
+    try:
+        waiting = [_connect(server) for _ in range(3)]
+        for sock in waiting:  # every worker is busy: these queue
+            sock.sendall(REQUEST)
+        assert get(server.url.replace("/credentials", "/health"))[0] == 200
+        assert get(server.url, "wrong")[0] == 403
+        release.set()
+        assert [_answers(sock, 1) for sock in waiting] == [[200]] * 3
+        release.clear()
+        _connect(server).sendall(REQUEST)  # one stuck request at stop()
+    finally:
+        started = time.monotonic()
+        server.stop()
+        release.set()
+    assert time.monotonic() - started < 10  # bounded, not per thread
+
+
+def test_clients_that_never_read_hold_no_worker(small_server):
+    greedy = [_connect(small_server) for _ in range(4)]
+    for sock in greedy:  # pipelined requests whose answers nobody reads
+        sock.sendall(REQUEST * 200)
+    status, _headers, document = get(small_server.url, "tok")
+    assert status == 200 and document["AccessKeyId"] == "ASIACONSTANT00001"
+    for sock in greedy:
+        sock.close()
+
+
+@pytest.mark.parametrize("raw, statuses", [
+    (b"\r\n\r\n" + REQUEST, [200]),  # empty lines before a request
+    (REQUEST.replace(b"\r\n", b"\n"), [200]),  # bare line feeds
+    (REQUEST.replace(b"\r\n\r\n", b"\r\nContent-Length: 0\r\n"
+                     b"Content-Length: 20\r\n\r\n"), [400]),
+])
+def test_request_framing(small_server, raw, statuses):
+    sock = _connect(small_server)
+    sock.sendall(raw)
+    assert _answers(sock, len(statuses)) == statuses

@@ -47,6 +47,7 @@ TOKEN = "dGhpcyBpcyBub3QgYSByZWFsIHZhbHVl"  # the Go tests' access token
     ("2044-04-04T07:00Z", D(2044, 4, 4, 7, 0, tzinfo=UTC)),
     ("Mon, 04 Apr 2044 07:00:01 GMT", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
     ("4 Apr 2044 07:00 +0200", D(2044, 4, 4, 5, 0, tzinfo=UTC)),
+    ("Mon, 04 Apr 44 07:00:01 GMT", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
     ("2343366001", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
     (" 2044-04-04T07:00:01Z ", D(2044, 4, 4, 7, 0, 1, tzinfo=UTC)),
 ])
