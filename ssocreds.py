@@ -3966,7 +3966,9 @@ def _parse_request(buffer):
     lines = [line.rstrip("\r") for line in
              buffer[skip:end].decode("latin-1").split("\n")]
     parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[
+            0].encode("latin-1").isalpha() or not parts[1].isprintable() \
+            or not parts[1]:  # (bytes.isalpha is ASCII-only)
         raise ValueError("malformed request line")
     headers = {}
     for line in lines[1:]:
