@@ -3605,8 +3605,9 @@ class _CallbackServer(object):
         except OSError as exc:
             self._socket.close()
             raise LoginError("cannot listen on 127.0.0.1:%d for the sign-in "
-                             "redirect: %s" % (port, _os_error_text(exc))) \
-                from None
+                             "redirect: %s; choose another --redirect-port or "
+                             "use --use-device-code" % (
+                                 port, _os_error_text(exc))) from None
         self._socket.listen(8)
         self.port = self._socket.getsockname()[1]
 
@@ -3701,8 +3702,10 @@ def _pkce_login(oidc, profile, registration, *, notify, open_browser, port=0,
     finally:
         server.close()
     if query is None:
-        raise LoginError("no sign-in arrived within %d seconds; run the login "
-                         "again" % timeout)
+        raise LoginError(
+            "no sign-in arrived within %d seconds: the browser must run on this "
+            "machine to reach %s; from another device (or over SSH), run the "
+            "login again with --use-device-code" % (timeout, redirect_uri))
     if query.get("error"):
         raise LoginError("the sign-in failed in the browser: %s" % _one_line(
             query.get("error_description") or query["error"], 200))
@@ -3733,6 +3736,76 @@ class _LoginResult(object):
         self.already_valid = already_valid
 
 
+_CONSOLE_BROWSERS = frozenset(("www-browser", "links", "links2", "elinks",
+                               "lynx", "w3m", "browsh", "carbonyl"))
+
+
+def _open_in_browser(url, environ=None):
+    """Open ``url`` (an https or loopback URL) in the user's browser: True
+    when one took it, False when none could, None when this machine has no
+    display (Linux or BSD without DISPLAY or WAYLAND_DISPLAY, not WSL).
+    BROWSER is honoured, but never a console browser (lynx, w3m, ...: they
+    would take over the terminal that shows the code)."""
+    environ = os.environ if environ is None else environ
+    try:
+        import webbrowser
+
+        chosen = environ.get("BROWSER")
+        if chosen:
+            usable = [c for c in chosen.split(os.pathsep) if c.strip() and
+                      os.path.basename(c.split()[0]) not in _CONSOLE_BROWSERS]
+            return any(webbrowser.get(c).open(url) for c in usable) \
+                if usable else None
+        if sys.platform.startswith(("win", "darwin")):
+            return webbrowser.open(url)
+        if _is_wsl(environ):
+            return _open_on_windows(url, environ)
+        if not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")):
+            return None
+        return webbrowser.open(url)
+    except Exception as exc:  # any browser trouble: the URL is printed
+        _debug("cannot open a browser: %s", exc)
+        return False
+
+
+def _is_wsl(environ):
+    if environ.get("WSL_DISTRO_NAME") or environ.get("WSL_INTEROP"):
+        return True
+    try:
+        with open("/proc/sys/kernel/osrelease") as f:
+            return "microsoft" in f.read().lower()
+    except OSError:
+        return False
+
+
+def _open_on_windows(url, environ):
+    """WSL: the Windows browser, through wslview, else PowerShell's
+    Start-Process reading the URL from the environment (WSLENV carries it),
+    so no Windows shell ever parses it."""
+    import shutil
+    import subprocess
+
+    env = dict(environ, SSOCREDS_OPEN_URL=url, WSLENV=":".join(
+        [v for v in (environ.get("WSLENV"), "SSOCREDS_OPEN_URL") if v]))
+    for argv in (["wslview", url],
+                 ["powershell.exe", "-NoProfile", "-NonInteractive", "-Command",
+                  "Start-Process $env:SSOCREDS_OPEN_URL"]):
+        program = shutil.which(argv[0], path=environ.get("PATH"))
+        if program is None:
+            continue
+        try:
+            done = subprocess.run([program] + argv[1:], env=env, timeout=30,
+                                  stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError) as exc:
+            _debug("cannot run %s: %s", argv[0], exc)
+            continue
+        if done.returncode == 0:
+            return True
+    return False
+
+
 def _login(profile, *, use_device_code=False, no_browser=False, port=0,
            force=False, notify):
     """Log in for ``profile``; return a _LoginResult."""
@@ -3754,13 +3827,15 @@ def _login(profile, *, use_device_code=False, no_browser=False, port=0,
     def open_browser(url):
         if no_browser or not _is_browser_url(url):
             return
-        try:
-            import webbrowser
-
-            if not webbrowser.open(url):
-                notify("(no browser could be opened: open the URL yourself)")
-        except Exception as exc:  # any browser trouble: the URL is printed
-            _debug("cannot open a browser: %s", exc)
+        opened = _open_in_browser(url)
+        if opened is None:
+            notify("(this machine has no display: open the URL in a browser "
+                   "anywhere%s)" % (
+                       "" if not pkce else " on this machine, or run the login "
+                       "again with --use-device-code to sign in from another "
+                       "device"))
+        elif not opened:
+            notify("(no browser could be opened: open the URL yourself)")
 
     if pkce:
         response = _pkce_login(oidc, profile, registration, notify=notify,

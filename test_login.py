@@ -461,3 +461,80 @@ def test_status_without_any_login(logged_out, fake):
 def test_login_help_mentions_both_flows(home):
     result = run_cli(["login", "--help"], env())
     assert "--use-device-code" in result.stdout and "PKCE" in result.stdout
+
+
+# -- Where the browser opens ---------------------------------------------------
+
+def _stubs(directory, names):
+    """Executables that record their argv (and two variables) in calls.log."""
+    log = os.path.join(str(directory), "calls.log")
+    for name in names:
+        path = os.path.join(str(directory), name)
+        with open(path, "w") as f:
+            f.write("#!%s\nimport json, os, sys\nwith open(%r, 'a') as f:\n"
+                    "    f.write(json.dumps([os.path.basename(sys.argv[0])] + "
+                    "sys.argv[1:] + [os.environ.get('SSOCREDS_OPEN_URL'), "
+                    "os.environ.get('WSLENV')]) + '\\n')\n" % (sys.executable, log))
+        os.chmod(path, 0o755)
+
+    def calls():
+        if not os.path.exists(log):
+            return []
+        with open(log) as f:
+            return [json.loads(line) for line in f]
+
+    return calls
+
+
+def _clean_env(stubs_dir, **extra):
+    e = env()
+    for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "WSL_DISTRO_NAME",
+                 "WSL_INTEROP", "WSLENV"):
+        e.pop(name, None)
+    e.update(TERM="xterm", PATH=str(stubs_dir) + os.pathsep + e["PATH"])
+    e.update(extra)
+    return e
+
+
+def test_a_headless_machine_gets_the_url_and_no_console_browser(
+        logged_out, fake, tmp_path):
+    calls = _stubs(tmp_path, ["www-browser", "lynx", "w3m", "links",
+                              "xdg-open", "x-www-browser", "firefox"])
+    result = run_cli(["login", "--profile", "legacy"], _clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert calls() == []  # nothing took over the terminal
+    assert "this machine has no display" in result.stderr
+    assert fake.url + "/device" in result.stderr  # the URL is shown instead
+
+
+URL = "https://device.sso.us-east-1.amazonaws.com/?user_code=ABCD-EFGH&x=1"
+
+
+def test_browser_naming_a_console_browser_is_not_used(tmp_path, monkeypatch):
+    calls = _stubs(tmp_path, ["lynx", "my-browser"])
+    monkeypatch.setenv("PATH", _clean_env(tmp_path)["PATH"])  # webbrowser's
+    assert mod._open_in_browser(URL, _clean_env(tmp_path, BROWSER="lynx")) \
+        is None
+    assert mod._open_in_browser(URL, _clean_env(
+        tmp_path, BROWSER=os.pathsep.join(["w3m", "my-browser"]))) is True
+    assert [c[:2] for c in calls()] == [["my-browser", URL]]
+
+
+@pytest.mark.parametrize("tools", [["wslview", "powershell.exe"],
+                                   ["powershell.exe"]])
+def test_wsl_opens_the_windows_browser(tmp_path, tools):
+    calls = _stubs(tmp_path, tools + ["lynx", "xdg-open"])
+    assert mod._open_in_browser(URL, _clean_env(
+        tmp_path, WSL_DISTRO_NAME="Ubuntu", WSLENV="USERPROFILE/p")) is True
+    [call] = calls()
+    if tools[0] == "wslview":
+        assert call[:2] == ["wslview", URL]
+    else:  # the URL travels in the environment, never through a shell
+        assert call[:5] == ["powershell.exe", "-NoProfile", "-NonInteractive",
+                            "-Command", "Start-Process $env:SSOCREDS_OPEN_URL"]
+        assert call[-2:] == [URL, "USERPROFILE/p:SSOCREDS_OPEN_URL"]
+
+
+def test_wsl_without_a_way_out_says_so(tmp_path):
+    assert mod._open_in_browser(URL, _clean_env(
+        tmp_path, WSL_DISTRO_NAME="Ubuntu", PATH=str(tmp_path))) is False
