@@ -3754,8 +3754,9 @@ def _open_in_browser(url, environ=None):
         if chosen:
             usable = [c for c in chosen.split(os.pathsep) if c.strip() and
                       os.path.basename(c.split()[0]) not in _CONSOLE_BROWSERS]
-            return any(webbrowser.get(c).open(url) for c in usable) \
-                if usable else None
+            return any((webbrowser.get(c) if "%s" in c else
+                        webbrowser.GenericBrowser(c)).open(url)
+                       for c in usable) if usable else None
         if sys.platform.startswith(("win", "darwin")):
             return webbrowser.open(url)
         if _is_wsl(environ):
