@@ -2944,6 +2944,7 @@ class _Profile(object):
         self.start_url = self.region = self.account_id = self.role_name = None
         self.scopes = None
         self.timeouts = {}  # connect_timeout/read_timeout for the clients
+        self.reached_from = None  # how a command got here (status says it)
         self._client_settings = None
 
     @property
@@ -3945,6 +3946,68 @@ def _profile_name_for(account, role):
     return "".join(c if c.isalnum() or c in "._-" else "-" for c in raw)
 
 
+def _status_everything(options):
+    """status --all: one line per sso-session and legacy start URL of the
+    config; 0 only when every one is usable."""
+    environ = os.environ
+    path = _config_path(None, environ)
+    config = _read_config(path, environ)
+    targets = []
+    for name in sorted(config["sso_sessions"]):
+        try:
+            targets.append(_load_session(name))
+        except ConfigError as exc:
+            targets.append(exc)
+    legacy = {}
+    for name in sorted(config["profiles"]):
+        settings = config["profiles"][name]
+        url = settings.get("sso_start_url")
+        if isinstance(url, str) and url and "sso_session" not in settings:
+            legacy.setdefault(url, []).append(name)
+    for _url, names in sorted(legacy.items()):
+        try:
+            profile = _profile_from_config(names[0], path, config, False)
+            profile.reached_from = "profiles " + ", ".join(names)
+            targets.append(profile)
+        except ConfigError as exc:
+            targets.append(exc)
+    if not targets:
+        raise ConfigError("%s has no sso-session and no legacy SSO profile; "
+                          "configure one with aws configure sso" % path,
+                          path=path)
+    if options.json:
+        import json
+
+        infos = [{"problem": str(t), "usable": False}
+                 if isinstance(t, ConfigError) else _status(t) for t in targets]
+        sys.stdout.write(json.dumps(infos, indent=2) + "\n")
+        return 0 if all(i["usable"] for i in infos) else 1
+    usable = True
+    for target in targets:
+        if isinstance(target, ConfigError):
+            usable = False
+            sys.stdout.write(_visible("misconfigured: %s" % target) + "\n")
+            continue
+        info = _status(target)
+        usable = usable and info["usable"]
+        what = _describe(target)
+        if target.reached_from:
+            what += " [%s]" % target.reached_from
+        if info["expires_at"] is None:
+            state = "not signed in (%s)" % info.get("problem")
+        elif info["logged_in"]:
+            state = "signed in until %s (%s left)%s" % (
+                info["expires_at"], _format_duration(info["seconds_left"]),
+                ", refreshable" if info["refreshable"] else "")
+        else:
+            state = "expired at %s%s" % (info["expires_at"], (
+                ", refreshable" if info["refreshable"] else ""))
+        sys.stdout.write(_visible("%s: %s: %s" % (
+            "usable" if info["usable"] else "sign-in needed", what, state))
+            + "\n")
+    return 0 if usable else 1
+
+
 def _status(profile):
     """A secret-free description of the login state, as a dict whose
     ``usable`` tells whether credentials can be had without a login."""
@@ -4795,19 +4858,56 @@ def _exec_with_server(options):
 
 def _cli_target(options):
     """The profile, or bare sso-session, that login/logout/list/status use:
-    for a role_arn profile, the SSO profile at the root of its chain."""
+    for a role_arn profile, the SSO profile at the root of its chain; for a
+    ``credential_process = ssocreds export --profile P`` wrapper, P.  Its
+    ``reached_from`` then says how it was found."""
     if options.sso_session:
         profile = _load_session(options.sso_session)
     else:
         try:
             profile = _load_profile(options.profile, require_role=False)
         except ConfigError:
-            chain = _load_chain(options.profile)
-            if not chain.links or not isinstance(chain.source, _Profile):
-                raise
-            profile = chain.source
+            wrapped = _wrapped_profile(options.profile)
+            if wrapped is not None:
+                profile = _load_profile(wrapped, require_role=False)
+                profile.reached_from = (
+                    'profile "%s" runs ssocreds for it (credential_process)'
+                    % _profile_name(options.profile))
+            else:
+                chain = _load_chain(options.profile)
+                if not chain.links or not isinstance(chain.source, _Profile):
+                    raise
+                profile = chain.source
+                profile.reached_from = (
+                    'profile "%s" assumes its role%s from it' % (
+                        chain.top.name, "s" if len(chain.links) > 1 else ""))
     profile.timeouts = _cli_timeouts(options)
     return profile
+
+
+def _wrapped_profile(name):
+    """P when profile ``name`` is a ``credential_process`` wrapper running
+    ``ssocreds export --profile P`` (or ssocreds.py); else None."""
+    environ = os.environ
+    path = _config_path(None, environ)
+    settings = _read_config(path, environ)["profiles"].get(
+        _profile_name(name, environ)) or {}
+    command = settings.get("credential_process")
+    if not isinstance(command, str) or "ssocreds" not in command:
+        return None
+    try:
+        words = _shell_words(command)
+    except ValueError:
+        return None
+    if not any("ssocreds" in os.path.basename(w) for w in words[:3]) or \
+            "export" not in words:
+        return None
+    for i, word in enumerate(words):
+        if word == "--profile" and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith("--profile="):
+            return word[len("--profile="):]
+    return None
 
 
 def _describe(profile):
@@ -4918,6 +5018,8 @@ def _cmd_list(options):
 
 
 def _cmd_status(options):
+    if options.all:
+        return _status_everything(options)
     profile = _cli_target(options)
     info = _status(profile)
     if options.json:
@@ -4928,6 +5030,14 @@ def _cmd_status(options):
         def out(text):
             sys.stdout.write(_visible(text[:-1]) + "\n")
 
+        if profile.name is not None:
+            out("profile:      %s\n" % profile.name)
+        if profile.reached_from:
+            out("reported for: %s\n" % profile.reached_from)
+        if profile.account_id or profile.role_name:
+            out("role:         %s in account %s\n" % (
+                profile.role_name or "(none set)",
+                profile.account_id or "(none set)"))
         out("session:      %s\n" % _describe(profile))
         out("token file:   %s\n" % info["token_file"])
         if info["expires_at"] is None:
@@ -5013,11 +5123,15 @@ List the accounts and roles the signed-in user can use.
 Show the token file, session, expiry and time left, whether the token can be
 refreshed, the registration's expiry and whether live credentials are cached.
 Exits 0 when the login is usable, 1 when a login is needed.  Never prints a
-secret.  On a role_arn profile, reports the SSO profile at the root of its
-chain.
+secret.  Names the profile, its account and role, and its sso-session or
+start URL.  On a role_arn profile, reports the SSO profile at the root of its
+chain; on a credential_process wrapper running ssocreds export --profile P,
+reports P (and says so).
 """, (_PROFILE, _SSO_SESSION, _Option(
-        "--json", None, "print the same facts as one JSON object")),
-        _cmd_status, exclusive=("--profile", "--sso-session")),
+        "--json", None, "print the same facts as one JSON object"), _Option(
+        "--all", None, "one line for every sso-session and legacy start URL "
+        "in the config; exit 0 only when every one is usable")),
+        _cmd_status, exclusive=("--profile", "--sso-session", "--all")),
     _Command("serve", "serve refreshing credentials to other processes and "
              "containers (the ECS container credentials endpoint)", """\
 Serve refreshing credentials over the container credentials protocol that

@@ -458,6 +458,60 @@ def test_status_without_any_login(logged_out, fake):
     assert result.returncode == 1 and "signed in:    no" in result.stdout
 
 
+def test_status_names_the_profile_role_and_session(session, fake):
+    text = run_cli(["status", "--profile", "dev"], env()).stdout
+    assert "profile:      dev\n" in text
+    assert "role:         ReadOnly in account 111122223333\n" in text
+    assert 'session:      sso-session "my-sso" (%s)\n' % START_URL in text
+
+
+def test_status_of_a_role_profile_reports_its_sso_root(session, fake):
+    with open(session.config, "a") as f:
+        f.write("\n[profile ops]\nrole_arn = arn:aws:iam::111122223333:role/"
+                "Ops\nsource_profile = dev\n")
+    text = run_cli(["status", "--profile", "ops"], env()).stdout
+    assert "profile:      dev\n" in text
+    assert 'reported for: profile "ops" assumes its role from it\n' in text
+
+
+@pytest.mark.parametrize("command", [
+    "{python} {script} export --profile dev",
+    "/usr/local/bin/ssocreds export --format process --profile=dev",
+])
+def test_status_follows_a_credential_process_wrapper(session, fake, command):
+    with open(session.config, "a") as f:
+        f.write("\n[profile dev-process]\ncredential_process = %s\n" % (
+            command.format(python=sys.executable,
+                           script=os.path.join(HERE, "ssocreds.py"))))
+    result = run_cli(["status", "--profile", "dev-process"], env())
+    assert result.returncode == 0, result.stderr
+    assert "profile:      dev\n" in result.stdout
+    assert ('reported for: profile "dev-process" runs ssocreds for it '
+            "(credential_process)") in result.stdout
+    assert "aws configure sso" not in result.stdout + result.stderr
+
+
+def test_status_all_lists_every_session_and_start_url(session, fake):
+    with open(session.config, "a") as f:
+        f.write("\n" + LEGACY_CONFIG.format(start_url=START_URL + "/other")
+                + "\n[sso-session broken]\nsso_region = us-east-1\n")
+    result = run_cli(["status", "--all"], env())
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1  # not every one is usable
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("misconfigured: ") and "broken" in lines[0]
+    assert lines[1].startswith('usable: sso-session "my-sso"')
+    assert lines[2].startswith("sign-in needed: %s/other [profiles legacy]"
+                               % START_URL)
+    session.write_token(START_URL + "/other", access_token="t2")
+    with open(session.config, "w") as f:
+        f.write(SESSION_CONFIG.format(start_url=START_URL) + "\n"
+                + LEGACY_CONFIG.format(start_url=START_URL + "/other"))
+    result = run_cli(["status", "--all", "--json"], env())
+    assert result.returncode == 0, result.stdout
+    assert [i["usable"] for i in json.loads(result.stdout)] == [True, True]
+
+
 def test_login_help_mentions_both_flows(home):
     result = run_cli(["login", "--help"], env())
     assert "--use-device-code" in result.stdout and "PKCE" in result.stdout
