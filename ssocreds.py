@@ -201,9 +201,10 @@ class TransportError(Error):
     ``retryable`` tells whether trying again could help.
     """
 
-    def __init__(self, message, retryable=True):
+    def __init__(self, message, retryable=True, unresolved_host=None):
         super().__init__(message)
         self.retryable = retryable
+        self.unresolved_host = unresolved_host  # set when DNS knows no such name
 
 
 class LoginError(Error):
@@ -976,8 +977,10 @@ def _lazy_config(text, path):
     """_parse_config(text, path), with sections parsed when first looked
     up (see _ConfigText)."""
     source = _ConfigText(text, path)
-    return {kind: _Sections(source, kind) for kind in (
+    config = {kind: _Sections(source, kind) for kind in (
         "profiles", "sso_sessions", "services")}
+    config["text"] = source.text
+    return config
 
 
 def _parse_xml(payload):
@@ -1138,14 +1141,17 @@ def _merge_credentials_section(text, section, values):
     Stale credential keys that ``values`` does not set are removed.
     """
     header = _ini_section(section)
-    lines = text.splitlines()
+    newline = "\r\n" if "\r\n" in text else "\r" if "\r" in text else "\n"
+    lines = _lines(text)  # line breaks as configparser sees them
+    if lines and lines[-1] == "":
+        lines.pop()
     start = end = None
     for i, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith("[") and "]" in stripped:
             if start is not None and end is None:
                 end = i
-            if stripped[1:stripped.rfind("]")].strip() == section:
+            if stripped[1:stripped.rfind("]")] == section:  # botocore's name
                 start, end = i, None
     if start is None:
         while lines and not lines[-1].strip():
@@ -1154,7 +1160,7 @@ def _merge_credentials_section(text, section, values):
             lines.append("")
         lines.append(header)
         lines.extend(_ini_setting(*item) for item in values.items())
-        return "\n".join(lines) + "\n"
+        return newline.join(lines) + newline
     end = len(lines) if end is None else end
     body, pending = [], dict(values)
     for line in lines[start + 1:end]:
@@ -1168,7 +1174,7 @@ def _merge_credentials_section(text, section, values):
         insert -= 1
     body[insert:insert] = [_ini_setting(*item) for item in pending.items()]
     lines[start + 1:end] = body
-    return "\n".join(lines) + "\n"
+    return newline.join(lines) + newline
 
 
 # -- Files and locks ---------------------------------------------------------
@@ -1519,22 +1525,34 @@ else:
 
 
 def _write_credentials_file(path, section, creds):
+    """Write ``creds`` into ``[section]`` of the credentials file, keeping
+    the rest, its line endings and byte-order mark; returns a warning (or
+    None) when the file was open to others before."""
     values = dict(_credential_items(creds, (
         "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
         "aws_session_expiration", "aws_account_id")))
+    bom = b""
     try:
-        text = _decode_utf8(_read_file(path))
+        data = _read_file(path)
+        bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
+        text = _decode_utf8(data)
+        mode = os.stat(path).st_mode & 0o777
     except FileNotFoundError:
-        text = ""
+        text, mode = "", 0o600
     except (OSError, UnicodeDecodeError) as exc:
         raise Error("cannot read the credentials file %s: %s" % (
             path, _os_error_text(exc))) from exc
+    warning = None
+    if mode & 0o077 and os.name != "nt":
+        warning = ("%s was readable or writable by others (mode %04o); it is "
+                   "0600 now" % (path, mode))
     updated = _merge_credentials_section(text, section, values)
     try:
-        _write_file(path, updated.encode("utf-8"))
+        _write_file(path, bom + updated.encode("utf-8"))
     except OSError as exc:
         raise Error("cannot write the credentials file %s: %s" % (
             path, _os_error_text(exc))) from exc
+    return warning
 
 
 def _parse_token(document, path):
@@ -1904,9 +1922,11 @@ class _HTTP(object):
                            operation, attempt, exc, delay)
                     time.sleep(delay)
                     continue
-                raise TransportError("%s %s: %s" % (
+                failure = TransportError("%s %s: %s" % (
                     operation, "failed" if not context else "failed " + context,
-                    exc)) from exc
+                    exc))
+                failure.unresolved_host = exc.unresolved_host
+                raise failure from exc
             if 200 <= status < 300:
                 if form is not None:
                     return _decode_xml_body(operation, status, payload, context)
@@ -1995,6 +2015,10 @@ class _HTTP(object):
                 "a request to %s was not sent: a header value holds a character "
                 "HTTP cannot carry (not shown: it may be a secret)" % self.host,
                 retryable=False) from None
+        except socket.gaierror as exc:
+            raise TransportError("cannot talk to %s: %s" % (
+                self.netloc, _os_error_text(exc)), unresolved_host=self.host) \
+                from exc
         except (OSError, http.client.HTTPException) as exc:
             raise TransportError("cannot talk to %s: %s" % (
                 self.netloc, _os_error_text(exc) or
@@ -2606,11 +2630,34 @@ class Provider(object):
             return self.token_provider.retrieve_bearer_token()
         path = self.cached_token_filepath or standard_cached_token_filepath(
             self.start_url)
-        token = _load_token(path, self.login_command).token
+        try:
+            token = _load_token(path, self.login_command).token
+        except InvalidTokenError as exc:
+            near = None if self.cached_token_filepath or os.path.exists(path) \
+                else _token_for_a_variant(self.start_url)
+            if near is None:
+                raise
+            raise InvalidTokenError(
+                "no token file for sso_start_url %s, but there is one for %s: "
+                "the URL was written differently when you signed in; make the "
+                "profile's sso_start_url exactly %s, or sign in again" % (
+                    self.start_url, near, near), self.login_command, path) \
+                from exc
         if _utcnow() >= token.expires:
             raise InvalidTokenError("the cached token in %s expired at %s" % (
                 path, _format_timestamp(token.expires)), self.login_command, path)
         return token
+
+
+def _token_for_a_variant(start_url):
+    """A start URL spelt differently (a trailing ``/`` more or less, other
+    letter case) whose legacy token file exists; None if there is none."""
+    bare = start_url.rstrip("/")
+    for variant in (bare, bare + "/", bare.lower(), bare.lower() + "/"):
+        if variant != start_url and os.path.exists(
+                standard_cached_token_filepath(variant)):
+            return variant
+    return None
 
 
 class SSOTokenProvider(object):
@@ -3043,22 +3090,59 @@ def _load_profile(profile=None, config_file=None, environ=None,
                                 environ)
 
 
-def _not_found(name, path, referrer=None):
-    """The ConfigError for a profile that is in neither file."""
+def _not_found(name, path, referrer=None, config=None):
+    """The ConfigError for a profile that is in neither file, with what the
+    user most likely meant."""
     where = path if os.path.exists(path) else "%s (which does not exist)" % (
         path or "no config file: AWS_CONFIG_FILE is empty")
-    if referrer is not None:
-        return ConfigError(
-            'profile "%s" (the source_profile of "%s") was not found in %s' % (
-                name, referrer, where), profile=name, path=path)
-    if not name:
+    if not name and referrer is None:
         return ConfigError(
             "the profile name is empty: AWS_PROFILE or AWS_DEFAULT_PROFILE is "
             "set to the empty string; unset it or name a profile", path=path)
-    return ConfigError(
-        'profile "%s" was not found in %s; configure it with '
-        "aws configure sso --profile %s" % (name, where, _shell_quote(name)),
-        profile=name, path=path)
+    text = 'profile "%s"%s was not found in %s' % (
+        name, "" if referrer is None else ' (the source_profile of "%s")' %
+        referrer, where)
+    hint = _profile_hint(name, config)
+    if hint:
+        text += "; " + hint
+    elif referrer is None:
+        text += "; configure it with aws configure sso --profile %s" % (
+            _shell_quote(name),)
+    return ConfigError(text, profile=name, path=path)
+
+
+def _profile_hint(name, config):
+    """What a missing profile ``name`` most likely is: a section written the
+    wrong way, or the closest names; and the SSO profiles when few."""
+    if not config or not config.get("text"):
+        return ""
+    try:
+        headers = list(_parse_ini(config["text"], "<config>"))
+        profiles = config["profiles"]
+        names = sorted(profiles)
+    except ConfigError:
+        return ""
+    for header in headers:
+        words = header.split()
+        if header.strip() == name and name != "default":
+            return ("the config has [%s], but in the config file a profile "
+                    "section is [profile %s] ([%s] is the credentials file's "
+                    "form)" % (header, name, name))
+        if len(words) == 2 and words[1] == name and words[0] != "profile" and \
+                words[0].lower() == "profile":
+            return ("the config has [%s], but the word must be written "
+                    "profile, in lower case: [profile %s]" % (header, name))
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    sso = [n for n in names if isinstance(profiles.get(n), dict) and any(
+        k in profiles[n] for k in ("sso_session", "sso_start_url"))]
+    hints = []
+    if close:
+        hints.append("did you mean: %s?" % ", ".join(close))
+    if sso and len(sso) <= 10:
+        hints.append("SSO profiles there: %s" % ", ".join(sso))
+    return " ".join(hints)
 
 
 _SSO_SESSION_KEYS = ("sso_start_url", "sso_region")
@@ -3072,7 +3156,7 @@ def _profile_from_config(name, path, config, require_role=True, environ=None):
     sso_region (SSOTokenProvider)."""
     settings = config["profiles"].get(name)
     if settings is None:
-        raise _not_found(name, path)
+        raise _not_found(name, path, config=config)
     result = _Profile(name, path, settings, config, environ)
 
     def fail(text):
@@ -3085,7 +3169,8 @@ def _profile_from_config(name, path, config, require_role=True, environ=None):
         if session is None:
             raise fail(
                 'uses sso_session "%s" but %s has no [sso-session %s] '
-                "section" % (session_name, path, _shell_quote(session_name)))
+                "section%s" % (session_name, path, _shell_quote(session_name),
+                               _session_hint(session_name, config)))
         for key, value in session.items():
             if key in settings and settings[key] != value:
                 raise fail(
@@ -3134,6 +3219,30 @@ def _profile_from_config(name, path, config, require_role=True, environ=None):
     result.account_id = merged.get("sso_account_id")
     result.role_name = merged.get("sso_role_name")
     return result
+
+
+def _session_hint(name, config):
+    """"; did you mean ..." for a missing sso-session ``name``."""
+    import difflib
+
+    try:
+        headers = list(_parse_ini(config.get("text") or "", "<config>"))
+        names = sorted(config["sso_sessions"])
+    except ConfigError:
+        return ""
+    for header in headers:
+        words = header.split()
+        if len(words) == 2 and words[1].strip("'\"") == name and \
+                words[0] != "sso-session" and words[0].lower().replace(
+                    "_", "-") == "sso-session":
+            return " (the config has [%s]: write it [sso-session %s])" % (
+                header, _shell_quote(name))
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    if close:
+        return "; did you mean: %s?" % ", ".join(close)
+    if names and len(names) <= 10:
+        return "; its sso-sessions: %s" % ", ".join(names)
+    return ""
 
 
 def _text_setting(settings, key, name, path):
@@ -3274,7 +3383,7 @@ def _load_chain(profile=None, config_file=None, environ=None):
     profiles = config["profiles"]
     settings = profiles.get(name)
     if settings is None:
-        raise _not_found(name, path)
+        raise _not_found(name, path, config=config)
     top = _Profile(name, path, settings, config, environ)
     links, visited, current = [], [name], name
 
@@ -3301,7 +3410,7 @@ def _load_chain(profile=None, config_file=None, environ=None):
             _text_setting(settings, key, current, path)
         link = _RoleLink(current, settings)
         if source not in profiles:
-            raise _not_found(source, path, current)
+            raise _not_found(source, path, current, config)
         if source in visited and (source != current or not any(
                 k in profiles[source] for k in _STATIC_KEYS)):
             raise fail('the source_profile chain of profile "%s" loops: %s' % (
@@ -3944,6 +4053,12 @@ def _profile_name_for(account, role):
     """A predictable profile name: <account name>.<role>, file-safe."""
     raw = "%s.%s" % (account["accountName"], role)
     return "".join(c if c.isalnum() or c in "._-" else "-" for c in raw)
+
+
+def _describe(profile):
+    if profile.sso_session:
+        return 'sso-session "%s" (%s)' % (profile.sso_session, profile.start_url)
+    return profile.start_url
 
 
 def _status_everything(options):
@@ -4668,7 +4783,9 @@ def _cmd_write_credentials(options):
     creds = chain.provider.retrieve()
     section = options.credentials_profile or chain.top.name
     path = _credentials_file_path()
-    _write_credentials_file(path, section, creds)
+    warning = _write_credentials_file(path, section, creds)
+    if warning:
+        _note("ssocreds: warning: " + warning)
     _note("ssocreds: wrote [%s] to %s (expires %s)" % (
         section, path, _format_timestamp(creds.expires)))
     return 0
@@ -4908,12 +5025,6 @@ def _wrapped_profile(name):
         if word.startswith("--profile="):
             return word[len("--profile="):]
     return None
-
-
-def _describe(profile):
-    if profile.sso_session:
-        return 'sso-session "%s" (%s)' % (profile.sso_session, profile.start_url)
-    return profile.start_url
 
 
 def _cmd_login(options):
@@ -5306,7 +5417,26 @@ def _cli_message(exc, options):
         if exc.reason:
             text += " (%s)" % exc.reason
         return text + "; run: " + exc.login_command
+    if isinstance(exc, APIError) and exc.operation == "GetRoleCredentials" \
+            and exc.status == 403:
+        return "%s; see the accounts and roles you may use with: ssocreds list" \
+            " --profile %s" % (exc, _shell_quote(_profile_name(options.profile)))
+    host = getattr(exc, "unresolved_host", None)
+    if host and host.startswith(("portal.sso.", "oidc.")):
+        return "%s; %s" % (exc, _region_hint(options))
     return str(exc)
+
+
+def _region_hint(options):
+    """Where the sso_region of the command's profile comes from."""
+    try:
+        profile = _cli_target(options)
+    except Error:
+        return "check the sso_region setting"
+    where = "[sso-session %s]" % _shell_quote(profile.sso_session) \
+        if profile.sso_session else "[profile %s]" % _shell_quote(profile.name)
+    return "no such host: check sso_region = %s in %s of %s (a region such " \
+        "as us-east-1)" % (profile.region, where, profile.path)
 
 
 def _print_traceback():

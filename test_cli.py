@@ -634,3 +634,100 @@ def test_options_before_or_after_the_command(session, fake, args):
     result = run_cli(args, env())
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+
+
+# -- Mistakes a new user makes --------------------------------------------------
+
+PROD = ("[profile prod]\nsso_session = my-sso\nsso_account_id = 111122223333\n"
+        "sso_role_name = Admin\n")
+
+
+@pytest.mark.parametrize("config, argv, phrases", [
+    (PROD, ["--profile", "deev"],
+     ["did you mean: dev?", "SSO profiles there: dev, prod"]),
+    (PROD.replace("[profile prod]", "[qa]"), ["--profile", "qa"],
+     ["the config has [qa], but in the config file a profile section is "
+      "[profile qa]"]),
+    (PROD.replace("[profile prod]", "[Profile prod]"), ["--profile", "prod"],
+     ["the config has [Profile prod], but the word must be written profile, "
+      "in lower case: [profile prod]"]),
+    (PROD.replace("my-sso", "my_sso"), ["--profile", "prod"],
+     ['uses sso_session "my_sso"', "did you mean: my-sso?"]),
+    (PROD.replace("my-sso", "other") + "[sso_session other]\nsso_region = "
+     "us-east-1\n", ["--profile", "prod"],
+     ["the config has [sso_session other]: write it [sso-session other]"]),
+])
+def test_mistakes_are_named_with_the_fix(session, fake, capsys, config, argv,
+                                         phrases):
+    with open(session.config, "a") as f:
+        f.write("\n" + config)
+    assert mod.main(["export"] + argv) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    for phrase in phrases:
+        assert phrase in err, err
+    assert "aws configure sso --profile" not in err  # it would make a new one
+
+
+def test_a_role_you_are_not_assigned_points_to_list(session, fake, capsys):
+    with open(session.config, "a") as f:
+        f.write("\n" + PROD.replace("Admin", "Nope"))
+    assert mod.main(["export", "--profile", "prod"]) == 1
+    err = capsys.readouterr().err
+    assert "ForbiddenException (HTTP 403)" in err and "111122223333" in err
+    assert err.rstrip().endswith("see the accounts and roles you may use "
+                                 "with: ssocreds list --profile prod"), err
+
+
+@pytest.mark.parametrize("written, signed_in", [
+    (START_URL + "/", START_URL), (START_URL, START_URL + "/"),
+    (START_URL.upper().replace("HTTPS", "https"), START_URL)])
+def test_a_start_url_written_differently_is_named(home, fake, capsys, written,
+                                                  signed_in):
+    home.write_config("[profile legacy]\nsso_start_url = %s\nsso_region = "
+                      "us-east-1\nsso_account_id = 111122223333\nsso_role_name"
+                      " = ReadOnly\n" % written)
+    home.write_token(signed_in, access_token="legacy-token")
+    assert mod.main(["export", "--profile", "legacy"]) == 1
+    err = capsys.readouterr().err
+    assert "but there is one for %s" % signed_in.rstrip("/").lower() in \
+        err.lower(), err
+
+
+def test_a_region_that_does_not_resolve_names_where_it_is_set(
+        session, fake, capsys, monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SSO")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with open(session.config) as f:
+        text = f.read()
+    with open(session.config, "w") as f:
+        f.write(text.replace("sso_region = us-east-1", "sso_region = us-east1"))
+    assert mod.main(["export", "--profile", "dev", "--no-cache"]) == 1
+    err = capsys.readouterr().err
+    assert "portal.sso.us-east1.amazonaws.com" in err
+    assert "check sso_region = us-east1 in [sso-session my-sso] of %s" % (
+        session.config) in err, err
+
+
+@pytest.mark.parametrize("bom, newline", [(b"", "\r\n"), (b"\xef\xbb\xbf", "\n"),
+                                          (b"\xef\xbb\xbf", "\r\n")])
+def test_write_credentials_keeps_line_endings_and_byte_order_mark(
+        session, fake, bom, newline):
+    text = newline.join(["# mine", "[other]", "aws_access_key_id = AKIAOTHER",
+                         "", "[dev]", "region = eu-west-1", ""])
+    with open(session.credentials, "wb") as f:
+        f.write(bom + text.encode())
+    os.chmod(session.credentials, 0o644)
+    result = run_cli(["write-credentials", "--profile", "dev"], env())
+    assert result.returncode == 0, result.stderr
+    assert "was readable or writable by others (mode 0644); it is 0600 now" \
+        in result.stderr
+    with open(session.credentials, "rb") as f:
+        data = f.read()
+    assert data.startswith(bom + b"# mine" + newline.encode())
+    body = data[len(bom):].decode()
+    assert body.count(newline) == len(body.splitlines())  # no line break mixed
+    if newline == "\r\n":
+        assert "\n" not in body.replace("\r\n", "")
+    assert "aws_access_key_id = ASIAFAKE" in body and "region = eu-west-1" in body
+    assert stat.S_IMODE(os.stat(session.credentials).st_mode) == 0o600
