@@ -3071,6 +3071,7 @@ def _read_config(path, environ=None):
     credentials = _credentials_file_path(environ)
     config["credentials"] = _parse_ini(_read_text_file(
         credentials, "credentials file"), credentials)
+    config["credentials_path"] = credentials
     for name, values in config["credentials"].items():
         profiles[name] = dict(profiles.get(name, {}), **values)
     return config
@@ -3189,10 +3190,14 @@ def _profile_from_config(name, path, config, require_role=True, environ=None):
         result.scopes = _parse_scopes(session)
         result.sso_session = session_name
     elif not any(k in settings for k in _SSO_SESSION_KEYS + _SSO_ROLE_KEYS):
+        where = path
+        if name in config.get("credentials", {}):
+            where = "%s (its [%s] section in %s)" % (
+                path, name, config.get("credentials_path"))
         raise ConfigError(
             'profile "%s" in %s is not an SSO profile: it sets neither '
             "sso_session nor sso_start_url; configure it with aws configure "
-            "sso --profile %s" % (name, path, _shell_quote(name)),
+            "sso --profile %s" % (name, where, _shell_quote(name)),
             profile=name, path=path)
     else:
         merged = settings

@@ -731,3 +731,12 @@ def test_write_credentials_keeps_line_endings_and_byte_order_mark(
         assert "\n" not in body.replace("\r\n", "")
     assert "aws_access_key_id = ASIAFAKE" in body and "region = eu-west-1" in body
     assert stat.S_IMODE(os.stat(session.credentials).st_mode) == 0o600
+
+
+def test_a_profile_only_in_the_credentials_file_is_named(home, capsys):
+    with open(home.credentials, "w") as f:
+        f.write("[ops]\naws_access_key_id = AKIAEXAMPLE\n")
+    assert mod.main(["export", "--profile", "ops"]) == 1
+    err = capsys.readouterr().err
+    assert "is not an SSO profile" in err
+    assert "its [ops] section in %s" % home.credentials in err, err
