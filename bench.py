@@ -59,11 +59,13 @@ if __name__ == "__main__":
     sys.exit(main())
 """
 
-# one profile of a big config, as a team's populated ~/.aws/config looks
+# one profile of a big config, as a populated ~/.aws/config looks (and the
+# sso-session they share, its name quoted as the AWS CLI writes names with
+# spaces); BIG_QUOTED quotes every profile name too
 BIG_PROFILE = """\
-# team {n}
-[profile 'team {n}']
-sso_session = demo-session
+# account {n}
+[profile account-{n}.Role{n}]
+sso_session = corp sso
 sso_account_id = {account:012d}
 sso_role_name = Role{n}
 services = svc-{n}
@@ -72,6 +74,11 @@ region = eu-west-1
 [services svc-{n}]
 sts =
   endpoint_url = https://sts.eu-west-1.amazonaws.com
+"""
+BIG_SESSION = """\
+[sso-session 'corp sso']
+sso_start_url = https://d-0000000000.awsapps.com/start
+sso_region = us-east-1
 """
 
 FLOOR_SCRIPT = """\
@@ -254,11 +261,17 @@ def measure(python, runs, workdir, fake, env, quick=False):
     quoted_env.update((k, v) for k, v in env.items() if k not in quoted_env
                       or k == "PYTHONPATH")
     big_env = dict(env, AWS_CONFIG_FILE=os.path.join(workdir, "big-config"))
+    quoted_big_env = dict(env, AWS_CONFIG_FILE=os.path.join(workdir,
+                                                            "big-quoted"))
     with open(env["AWS_CONFIG_FILE"]) as f:
         small = f.read()
+    big = "".join(BIG_PROFILE.format(n=n, account=111122223333 + n)
+                  for n in range(2000)) + BIG_SESSION
     with open(big_env["AWS_CONFIG_FILE"], "w") as f:
-        f.write("".join(BIG_PROFILE.format(n=n, account=111122223333 + n)
-                        for n in range(2000)) + small)
+        f.write(big + small)
+    with open(quoted_big_env["AWS_CONFIG_FILE"], "w") as f:
+        f.write(big.replace("[profile account-", "[profile 'account ").replace(
+            "]\nsso_session", "']\nsso_session") + small)
     vendored = os.path.join(workdir, "vendored")
     os.mkdir(vendored)
     shutil.copy(os.path.join(HERE, "ssocreds.py"), vendored)
@@ -288,6 +301,7 @@ def measure(python, runs, workdir, fake, env, quick=False):
         "warm_export": (export, None, env),
         "warm_quoted": (export, None, quoted_env),
         "warm_big": (export, None, big_env),
+        "warm_big_quoted": (export, None, quoted_big_env),
         "warm_template": ([python, template] + args, None, env),
         "warm_direct": (direct, None, env),
         "warm_script": ([python, os.path.join(vendored, "ssocreds.py")] + args,
@@ -384,6 +398,9 @@ def table(results, python_version, runs, venv):
     row("the same, 2,000-profile config vs one profile", ms % r["warm_big_ms"],
         ms % r["warm_export_ms"], ratio("warm_big_ms", "warm_export_ms"),
         "big_vs_small")
+    rows.append(("the same, 2,000 quoted profile names (worst case)",
+                 ms % r["warm_big_quoted_ms"], ms % r["warm_export_ms"],
+                 "%.2f" % ratio("warm_big_quoted_ms", "warm_export_ms"), "", ""))
     if "boto3_big_ms" in r:
         rows.append(("boto3 (cold), 2,000-profile config vs one profile",
                      ms % r["boto3_big_ms"], ms % r["boto3_ms"], "%.2f" % ratio(
@@ -436,6 +453,7 @@ def table(results, python_version, runs, venv):
     lines += ["", "Process medians: " + ", ".join(
         "%s %.1f ms" % (name, r[name + "_ms"]) for name in (
             "pass", "warm_direct", "warm_export", "warm_quoted", "warm_big",
+            "warm_big_quoted",
             "warm_template", "warm_module", "warm_script", "floor",
             "cold_export", "boto3", "boto3_big") if name + "_ms" in r)]
     return "\n".join(lines)

@@ -916,15 +916,15 @@ def _may_disguise(header):
     for no quotes at all, or one pair around the whole last word."""
     if "\\" in header:
         return True
-    first = min([i for i in (header.find("'"), header.find('"')) if i >= 0],
-                default=-1)
-    if first < 0:
+    single, double = header.count("'"), header.count('"')
+    if single + double == 0:
         return False
-    last = max(header.rfind("'"), header.rfind('"'))
-    return not (header[first] == header[last] and first < last and header[
-        first - 1:first] in (" ", "\t") and not header[last + 1:].strip(" \t")
-        and header.count(header[first]) == 2 and header.count(
-            "'" if header[first] == '"' else '"') == 0)
+    quote = "'" if single else '"'
+    body = header.rstrip(" \t")
+    if single + double != 2 or not body.endswith(quote):
+        return True
+    first = body.find(quote)
+    return first == 0 or body[first - 1] not in " \t"
 
 
 class _Sections(object):

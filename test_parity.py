@@ -463,14 +463,16 @@ if given is not None:
             return "[default]"
         if kind in ("DEFAULT", "other"):
             return "[%s]" % kind
-        if quote or " " in name:
+        if quote == "mixed":  # quotes inside the word: d'ev' is dev
+            name = "%s'%s'" % (name[:1], name[1:])
+        elif quote or " " in name:
             name = "%s%s%s" % ("'" if quote != '"' else '"', name,
                                "'" if quote != '"' else '"')
         return "[%s%s%s]" % (kind, spaces, name)
 
     HEADERS = st.builds(header, st.sampled_from(
         ["profile", "profile", "sso-session", "services", "default",
-         "DEFAULT", "other"]), NAMES, st.sampled_from(["", "'", '"']),
+         "DEFAULT", "other"]), NAMES, st.sampled_from(["", "'", '"', "mixed"]),
         st.sampled_from([" ", "  ", "\t"]))
     KEYS_ = st.sampled_from(["sso_session", "sso_role_name", "Region",
                              "services", "sso", "endpoint_url", "a"])
