@@ -243,7 +243,8 @@ def machine():
 
 def measure(python, runs, workdir, fake, env, quick=False):
     results = {}
-    script = os.path.join(workdir, "ssocreds")
+    os.mkdir(os.path.join(workdir, "bin"))  # where an install puts it
+    script = os.path.join(workdir, "bin", "ssocreds")
     with open(script, "w") as f:
         f.write(COMMAND_SCRIPT)
     template = os.path.join(workdir, "ssocreds-pip-template")
