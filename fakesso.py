@@ -44,6 +44,7 @@ _OPERATIONS = {
     ("POST", "/device_authorization"): "StartDeviceAuthorization",
     ("GET", "/authorize"): "Authorize",
     ("POST", "/"): "AssumeRole",  # STS, Query protocol
+    ("POST", "/federation"): "GetSigninToken",  # the console sign-in endpoint
 }
 
 _PORTAL_ERROR_TYPE = "com.amazonaws.switchboard.portal#%s"
@@ -149,6 +150,7 @@ class FakeIdentityCenter(object):
         self.roles = {}
         self.mfa_code = "123456"
         self.sts_requests = []  # parsed AssumeRole forms
+        self.federation_requests = []  # parsed getSigninToken forms
         self._secrets = {}  # access key id -> (secret key, session token)
         self._lock = threading.Lock()
         self._serial = 0
@@ -351,6 +353,39 @@ class FakeIdentityCenter(object):
                '</AssumeRoleResponse>' % (form.get("RoleSessionName"), arn, key,
                                           secret, token, expires))
         return Response(200, xml, {"Content-Type": "text/xml"})
+
+    def _op_GetSigninToken(self, query, headers, body):
+        """The AWS federation endpoint's getSigninToken: a form with Action,
+        Session (JSON of keys it issued) and an optional SessionDuration
+        (900-43200 s); errors as its plain-text 400 answers."""
+        from urllib.parse import parse_qsl
+
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        self.federation_requests.append(form)
+        if form.get("Action") != "getSigninToken":
+            return Response(400, b"Unsupported action",
+                            {"Content-Type": "text/plain"})
+        try:
+            session = json.loads(form.get("Session", ""))
+        except ValueError:
+            session = None
+        if not isinstance(session, dict) or sorted(session) != [
+                "sessionId", "sessionKey", "sessionToken"]:
+            return Response(400, b"Session is malformed",
+                            {"Content-Type": "text/plain"})
+        with self._lock:
+            known = self._secrets.get(session["sessionId"])
+        if known is None or known != (session["sessionKey"],
+                                      session["sessionToken"]):
+            return Response(403, b"Invalid session", {"Content-Type":
+                                                      "text/plain"})
+        duration = form.get("SessionDuration")
+        if duration is not None and not (duration.isdigit()
+                                         and 900 <= int(duration) <= 43200):
+            return Response(400, b"Invalid SessionDuration",
+                            {"Content-Type": "text/plain"})
+        return Response(200, {"SigninToken": "fake-signin-token-%d" %
+                              self._next_serial()})
 
     def _op_ListAccounts(self, query, headers, body):
         if not self._bearer(headers):

@@ -74,8 +74,9 @@ Contents (each section builds only on the sections above it):
 - Profiles: the shared config resolved -- a profile name becomes a _Profile
   or a _Chain of role links over an SSO profile or static keys.
 - Assembly: a resolved profile becomes a provider chain -- from_profile.
-- Operations: login; Operations: logout, list, status; Operations: the
-  credential server (container credentials protocol).
+- Operations: login; Operations: logout, list, status; Operations: console
+  sign-in; Operations: the credential server (container credentials
+  protocol).
 - Command line -- one table of commands drives parsing, help and dispatch.
 
 Licensed under the MIT licence (see the header of this file).
@@ -1675,16 +1676,20 @@ def _check_region(region):
                           "us-east-1" % _quote_value(region))
 
 
+def _partition_of(region):
+    """The _Partition of a checked region (aws when none matches)."""
+    import re
+
+    for entry in _PARTITIONS:
+        if region in entry.regions or re.match(entry.region_regex, region):
+            return entry
+    return _PARTITIONS[0]
+
+
 def _regional_endpoint(prefix, region, use_fips=False, use_dualstack=False):
     """The endpoint rule set of sso, sso-oidc and sts (botocore's
     data/<service>/<version>/endpoint-rule-set-1.json) for a checked region."""
-    import re
-
-    partition = _PARTITIONS[0]
-    for entry in _PARTITIONS:
-        if region in entry.regions or re.match(entry.region_regex, region):
-            partition = entry
-            break
+    partition = _partition_of(region)
     if use_fips and use_dualstack:
         return "https://%s-fips.%s.%s" % (prefix, region,
                                           partition.dualstack_dns_suffix)
@@ -1875,12 +1880,13 @@ class _HTTP(object):
         self.new_retries = settings.new_retries
 
     def call(self, operation, method, path, *, query=None, headers=None,
-             body=None, form=None, sign=None, context=None):
+             body=None, form=None, sign=None, context=None, json_answer=False):
         """Send a request with retries; return the decoded response.
 
         ``body`` is sent as JSON and the response decoded as a JSON object;
         ``form`` (a list of pairs) is sent url-encoded and the response
-        returned as an ElementTree element (the AWS Query protocol).
+        returned as an ElementTree element (the AWS Query protocol), or as a
+        JSON object with ``json_answer``.
         ``sign(method, url, headers, data)`` returns signing headers and is
         called for every attempt.
         """
@@ -1928,7 +1934,7 @@ class _HTTP(object):
                 failure.unresolved_host = exc.unresolved_host
                 raise failure from exc
             if 200 <= status < 300:
-                if form is not None:
+                if form is not None and not json_answer:
                     return _decode_xml_body(operation, status, payload, context)
                 return _decode_json_body(operation, status, payload, context)
             code, message = _parse_error(status, response_headers, payload)
@@ -2565,6 +2571,44 @@ class _STSClient(_ServiceClient):
         return Credentials(fields[0], fields[1], fields[2], expires,
                            account_id=account if _is_account_id(account) else None,
                            source="AssumeRole")
+
+
+# The AWS federation endpoint of console sign-in ("Enable custom identity
+# broker access to the AWS console", IAM User Guide), per partition:
+# (sign-in host, console host; {region} filled in).
+_SIGNIN_HOSTS = {
+    "aws": ("signin.aws.amazon.com", "{region}.console.aws.amazon.com"),
+    "aws-cn": ("signin.amazonaws.cn", "console.amazonaws.cn"),
+    "aws-us-gov": ("signin.amazonaws-us-gov.com", "console.amazonaws-us-gov.com"),
+}
+
+
+class _SigninClient(object):
+    """getSigninToken of the federation endpoint ``base`` (https://HOST, or
+    AWS_ENDPOINT_URL_SIGNIN): a form POST, not a query string, so the
+    session token stays out of URLs and logs."""
+
+    def __init__(self, base, settings):
+        self.base = base.rstrip("/")
+        self._http = _HTTP(self.base, settings)
+
+    def signin_token(self, creds, duration_seconds=None):
+        import json
+
+        form = [("Action", "getSigninToken")]
+        if duration_seconds is not None:
+            form.append(("SessionDuration", str(duration_seconds)))
+        form.append(("Session", json.dumps({
+            "sessionId": creds.access_key_id,
+            "sessionKey": creds.secret_access_key,
+            "sessionToken": creds.session_token})))
+        answer = self._http.call("GetSigninToken", "POST", "/federation",
+                                 form=form, json_answer=True)
+        token = answer.get("SigninToken")
+        if not _is_opaque(token, 16384):
+            raise APIError("GetSigninToken", "InvalidResponse", 200,
+                           "the answer has no usable SigninToken")
+        return token
 
 
 # -- Providers and caches ----------------------------------------------------
@@ -4165,6 +4209,88 @@ def _status(profile):
     return info
 
 
+# -- Operations: console sign-in -------------------------------------------
+
+_CONSOLE_SERVICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def _console_hosts(region):
+    """(sign-in base URL, console host) for ``region``'s partition, the
+    sign-in base overridden by AWS_ENDPOINT_URL_SIGNIN."""
+    partition = _partition_of(region)
+    hosts = _SIGNIN_HOSTS.get(partition.name)
+    if hosts is None:
+        raise ConfigError("console sign-in is not available in the %s "
+                          "partition (region %s)" % (partition.name, region))
+    base = os.environ.get("AWS_ENDPOINT_URL_SIGNIN") or "https://" + hosts[0]
+    return base, hosts[1].format(region=region)
+
+
+def _console_destination(destination, region, console_host):
+    """The console page to open: the home page, a service's page for a bare
+    service name (``s3``, ``ec2``), or an https URL as given."""
+    if not destination:
+        return "https://%s/console/home?region=%s" % (console_host, region)
+    if all(c in _CONSOLE_SERVICE_CHARS for c in destination):
+        return "https://%s/%s/home?region=%s" % (console_host, destination,
+                                                  region)
+    if not _is_https_url(destination):
+        raise ConfigError("--destination must be a service name (s3, ec2, ...) "
+                          "or an https:// URL")
+    return destination
+
+
+def _console_url(chain, region, *, destination=None, duration_minutes=None,
+                 logout_first=False, notify):
+    """The console sign-in URL for the chain's credentials: getSigninToken at
+    the federation endpoint, then its login URL (a bearer credential for 15
+    minutes).  ``duration_minutes`` asks for that session length, except for
+    role-chained credentials, which AWS caps at one hour."""
+    from urllib.parse import quote
+
+    base, console_host = _console_hosts(region)
+    target = _console_destination(destination, region, console_host)
+    duration = None
+    if duration_minutes is not None:
+        if chain.links:
+            notify("ssocreds: --duration is not sent: AWS caps console sessions "
+                   "of role-chained credentials at one hour")
+        else:
+            duration = duration_minutes * 60
+    creds = chain.provider.retrieve()
+    client = _client_for_signin(chain.top, base)
+    token = client.signin_token(creds, duration)
+    url = "%s/federation?Action=login&Issuer=ssocreds&Destination=%s" \
+        "&SigninToken=%s" % (client.base, quote(target, safe=""),
+                             quote(token, safe=""))
+    if logout_first:  # end any console session the browser already has
+        logout = client.base
+        if logout == "https://" + _SIGNIN_HOSTS["aws"][0]:
+            logout = "https://%s.%s" % (region, _SIGNIN_HOSTS["aws"][0])
+        url = "%s/oauth?Action=logout&redirect_uri=%s" % (logout,
+                                                          quote(url, safe=""))
+    return url
+
+
+def _client_for_signin(profile, base):
+    try:
+        return _SigninClient(base, profile.client_settings)
+    except ConfigError as exc:
+        raise profile.error(str(exc)) from None
+
+
+def _console_shortcut(profile, region, destination=None):
+    """The IAM Identity Center shortcut link: the portal signs the browser
+    in itself, so no credentials leave this machine."""
+    from urllib.parse import quote
+
+    _base, console_host = _console_hosts(region)
+    target = _console_destination(destination, region, console_host)
+    return "%s/#/console?account_id=%s&role_name=%s&destination=%s" % (
+        profile.start_url.rstrip("/"), quote(profile.account_id, safe=""),
+        quote(profile.role_name, safe=""), quote(target, safe=""))
+
+
 # -- Operations: the credential server (container credentials protocol) ---
 
 _SERVE_PATH = "/credentials"
@@ -4607,6 +4733,20 @@ class _ChildError(Error):
 def _port_number(text):
     if not (text.isdigit() and int(text) < 65536):
         raise ValueError("must be a port number")
+    return int(text)
+
+
+def _region_option(text):
+    try:
+        _check_region(text)
+    except ConfigError:
+        raise ValueError("must be a region such as eu-west-1") from None
+    return text
+
+
+def _minutes(text):
+    if not (text.isdigit() and 15 <= int(text) <= 720):
+        raise ValueError("takes minutes, from 15 to 720 (AWS's 900-43,200 s)")
     return int(text)
 
 
@@ -5174,6 +5314,39 @@ def _cmd_status(options):
     return 0 if info["usable"] else 1
 
 
+def _cmd_console(options):
+    region = options.region
+    if options.shortcut:
+        chain = _load_chain(options.profile)
+        if chain.links or not isinstance(chain.source, _Profile):
+            raise Error('--shortcut signs in through the IAM Identity Center '
+                        'portal, which can open only SSO roles; profile "%s" '
+                        "assumes a role: drop --shortcut" % chain.top.name)
+        region = region or chain.top.client_settings.region or \
+            chain.source.region
+        url = _console_shortcut(chain.source, region, options.destination)
+    else:
+        chain = _cli_provider(options)
+        region = region or chain.top.client_settings.region or "us-east-1"
+        url = _console_url(chain, region, destination=options.destination,
+                           duration_minutes=options.duration,
+                           logout_first=options.logout_first, notify=_note)
+    if options.print:
+        sys.stdout.write(url + "\n")
+        return 0
+    opened = _open_in_browser(url)
+    if not opened:
+        raise Error("cannot open a browser here (%s); rerun with --print to "
+                    "get the URL%s" % (
+                        "this machine has no display" if opened is None else
+                        "none was found",
+                        "" if options.shortcut else " (valid for 15 minutes, "
+                        "a credential: treat it as a password)"))
+    _note('ssocreds: opened the AWS console for profile "%s" in your browser'
+          % chain.top.name)
+    return 0
+
+
 _COMMANDS = (
     _Command("export", "print credentials (credential_process JSON or shell "
              "code)", """\
@@ -5235,6 +5408,31 @@ List the accounts and roles the signed-in user can use.
         "[profile ACCOUNT-NAME.ROLE] section for every account and role",
         choices=("table", "json", "config"))),
         _cmd_list, exclusive=("--profile", "--sso-session")),
+    _Command("console", "open the AWS console signed in as the profile", """\
+Open the AWS Management Console in your browser, signed in with the role
+credentials of the profile P (an SSO profile, or a role chain over one; the
+credentials come through the cache shared with the AWS CLI).  ssocreds calls
+the AWS federation endpoint (getSigninToken, a form POST) and opens its
+one-time sign-in URL, valid for 15 minutes.  That URL is a credential: it is
+only ever handed to the browser, or printed on stdout with --print.
+--shortcut opens the IAM Identity Center portal's own link for the SSO role
+instead: no credentials leave this machine, and the portal signs the browser
+in (it may ask you to sign in to the portal first); it cannot open a role
+chain.  AWS_ENDPOINT_URL_SIGNIN overrides the federation endpoint.
+""", (_PROFILE, _Option("--destination", "URL_OR_SERVICE", "the console page: a "
+                        "service name (s3, ec2, ...) or an https:// URL "
+                        "(default: the console home of the region)"),
+      _Option("--region", "R", "the console's region (default: the profile's "
+              "region, else us-east-1)", convert=_region_option),
+      _Option("--duration", "MINUTES", "console session length, 15-720 "
+              "minutes (not for role chains, which AWS caps at one hour)",
+              convert=_minutes),
+      _Option("--print", None, "print the URL on stdout instead of opening it"),
+      _Option("--logout-first", None, "sign the browser out of any console "
+              "session first, so this one wins"),
+      _Option("--shortcut", None, "open the portal's shortcut link for the SSO "
+              "role (no credentials leave the machine)"), _NO_CACHE),
+        _cmd_console, exclusive=("--shortcut", "--duration")),
     _Command("status", "show whether you are signed in, and until when", """\
 Show the token file, session, expiry and time left, whether the token can be
 refreshed, the registration's expiry and whether live credentials are cached.
