@@ -1178,6 +1178,62 @@ def _merge_credentials_section(text, section, values):
     return newline.join(lines) + newline
 
 
+_POPULATED = "sso_auto_populated"  # the AWS CLI's marker of profiles it made
+
+
+def _populate_text(text, wanted, prune):
+    """``text`` with the generated profiles ``wanted`` ({name: [(key,
+    value)]}, in order) written in: sections marked sso_auto_populated = true
+    are updated in place (or removed when ``prune`` and no longer wanted), new
+    ones appended; every other line, its line ending included, stays as it
+    was.  Returns (text, {"added", "updated", "removed", "unchanged": [names]}).
+    """
+    newline = "\r\n" if "\r\n" in text else "\r" if "\r" in text else "\n"
+    lines = _lines(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    starts = [i for i, line in enumerate(lines)
+              if line.strip().startswith("[") and "]" in line]
+    report = {"added": [], "updated": [], "removed": [], "unchanged": []}
+    out, done = [], set()
+    out.extend(lines[:starts[0]] if starts else lines)
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        section = lines[start:end]
+        content = len(section)
+        while content > 1 and not section[content - 1].strip():
+            content -= 1
+        header = section[0].strip()
+        kind, name = _split_section_header(header[1:header.rfind("]")])
+        ours = kind == "profiles" and any(
+            line.split("=", 1)[0].strip().lower() == _POPULATED and
+            line.split("=", 1)[-1].strip().lower() == "true"
+            for line in section[1:content] if "=" in line)
+        if not ours:
+            out.extend(section)
+        elif name in wanted and name not in done:
+            done.add(name)
+            body = [_ini_section("profile " + name)] + [
+                _ini_setting(k, v) for k, v in wanted[name]]
+            report["unchanged" if body == section[:content] else
+                   "updated"].append(name)
+            out.extend(body + section[content:])
+        elif prune or name in done:
+            report["removed"].append(name)
+        else:
+            out.extend(section)
+    for name, items in wanted.items():
+        if name not in done:
+            while out and not out[-1].strip():
+                out.pop()
+            if out:
+                out.append("")
+            out.append(_ini_section("profile " + name))
+            out.extend(_ini_setting(k, v) for k, v in items)
+            report["added"].append(name)
+    return (newline.join(out) + newline if out else ""), report
+
+
 # -- Files and locks ---------------------------------------------------------
 
 def _home_dir():
@@ -4098,10 +4154,62 @@ def _list_accounts(profile):
     return sorted(result, key=lambda a: (a["accountName"], a["accountId"]))
 
 
-def _profile_name_for(account, role):
-    """A predictable profile name: <account name>.<role>, file-safe."""
-    raw = "%s.%s" % (account["accountName"], role)
-    return "".join(c if c.isalnum() or c in "._-" else "-" for c in raw)
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789._-")
+
+
+def _profile_name_for(account, role, name_format="{account_name}.{role_name}",
+                      region=None):
+    """A predictable profile name from ``name_format`` (fields account_name,
+    account_id, role_name, region); characters outside [A-Za-z0-9._-]
+    become "-"."""
+    raw = name_format.format(account_name=account.get("accountName") or "",
+                             account_id=account["accountId"], role_name=role,
+                             region=region or "")
+    return "".join(c if c in _NAME_CHARS else "-" for c in raw)
+
+
+def _populated_profiles(profile, accounts, *, taken, region=None,
+                        name_format="{account_name}.{role_name}", prefix="",
+                        process_command=None):
+    """{name: [(key, value)]} of one profile per account and role (and a
+    ``NAME-process`` wrapper each when ``process_command`` is given), all
+    marked sso_auto_populated; and warnings.  A name that a hand-written
+    profile (``taken``) or an earlier generated one already has gets
+    ``-<account id>`` (then ``-2``, ``-3``...): the same input always gives
+    the same names."""
+    wanted, warnings = {}, []
+
+    def unique(name, account_id):
+        if name in taken:
+            warnings.append('profile "%s" is hand-written: the generated one '
+                            'is named "%s-%s"' % (name, name, account_id))
+        if name in taken or name in wanted:
+            name = "%s-%s" % (name, account_id)
+        base, n = name, 2
+        while name in taken or name in wanted:
+            name, n = "%s-%d" % (base, n), n + 1
+        return name
+
+    if profile.sso_session:
+        source = [("sso_session", profile.sso_session)]
+    else:
+        source = [("sso_start_url", profile.start_url),
+                  ("sso_region", profile.region)]
+    tail = ([("region", region)] if region else []) + [(_POPULATED, "true")]
+    for account in sorted(accounts, key=lambda a: (a.get("accountName") or "",
+                                                   a["accountId"])):
+        for role in sorted(account["roles"]):
+            name = unique(_profile_name_for(
+                account, role, prefix.replace("{", "{{").replace("}", "}}")
+                + name_format, region), account["accountId"])
+            wanted[name] = source + [("sso_account_id", account["accountId"]),
+                                     ("sso_role_name", role)] + tail
+            if process_command:
+                wrapper = unique(name + "-process", account["accountId"])
+                wanted[wrapper] = [("credential_process", "%s export --profile "
+                                    "%s" % (process_command, name))] + tail
+    return wanted, warnings
 
 
 def _describe(profile):
@@ -5273,6 +5381,77 @@ def _cmd_list(options):
     return 0
 
 
+def _cmd_populate(options):
+    profile = _cli_target(options)
+    path = profile.path
+    region = options.region or (profile.settings.get("region") if isinstance(
+        profile.settings.get("region"), str) else None)
+    accounts = _list_accounts(profile)
+    with _FileLock(path + ".lock"):
+        try:
+            data = _read_file(path)
+        except FileNotFoundError:
+            data = b""
+        except OSError as exc:
+            raise Error("cannot read the config file %s: %s" % (
+                path, _os_error_text(exc))) from None
+        bom = data[:3] if data.startswith(b"\xef\xbb\xbf") else b""
+        try:
+            text = _decode_utf8(data)
+        except UnicodeDecodeError as exc:
+            raise ConfigError("the config file %s is not valid UTF-8 (byte %d)"
+                              % (path, exc.start), path=path) from None
+        taken = {name for name, settings in _parse_config(text, path)[
+            "profiles"].items() if str(settings.get(_POPULATED, "")).lower()
+            != "true"}
+        wanted, warnings = _populated_profiles(
+            profile, accounts, taken=taken, region=region,
+            name_format=options.name or "{account_name}.{role_name}",
+            prefix=options.prefix or "", process_command=(
+                _this_command() if options.credential_process else None))
+        updated, report = _populate_text(text, wanted, options.prune)
+        for warning in warnings:
+            _note("ssocreds: warning: " + warning)
+        if options.dry_run:
+            import difflib
+
+            sys.stdout.writelines(_visible(line.rstrip("\r\n")) + "\n"
+                                  for line in difflib.unified_diff(
+                                      _lines(text), _lines(updated), path,
+                                      path + " (populated)", lineterm=""))
+            return 0
+        if updated != text:
+            try:
+                _write_file(path, bom + updated.encode("utf-8"))
+            except OSError as exc:
+                raise Error("cannot write the config file %s: %s" % (
+                    path, _os_error_text(exc))) from None
+    _note("ssocreds: %s: %d profile(s) added, %d updated, %d removed, %d "
+          "unchanged" % (path, len(report["added"]), len(report["updated"]),
+                         len(report["removed"]), len(report["unchanged"])))
+    return 0
+
+
+def _this_command():
+    """How the SDKs should start this ssocreds, absolute and shell-quoted:
+    the installed command, else this interpreter with this file."""
+    program = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if os.path.basename(program) in ("ssocreds", "ssocreds.exe") and \
+            os.path.isfile(program):
+        return _shell_quote(program)
+    return "%s %s" % (_shell_quote(sys.executable), _shell_quote(
+        os.path.abspath(__file__)))
+
+
+def _name_format(text):
+    try:
+        _profile_name_for({"accountName": "a", "accountId": "1"}, "r", text)
+    except (KeyError, ValueError, IndexError):
+        raise ValueError("takes {account_name}, {account_id}, {role_name} and "
+                         "{region}") from None
+    return text
+
+
 def _cmd_status(options):
     if options.all:
         return _status_everything(options)
@@ -5408,6 +5587,30 @@ List the accounts and roles the signed-in user can use.
         "[profile ACCOUNT-NAME.ROLE] section for every account and role",
         choices=("table", "json", "config"))),
         _cmd_list, exclusive=("--profile", "--sso-session")),
+    _Command("populate", "write a profile for every account and role into "
+             "the config", """\
+Write one profile per account and role you can use into the config file
+(AWS_CONFIG_FILE or ~/.aws/config), for the sso-session (or legacy start URL)
+of the profile P or of --sso-session S, and keep them in sync on later runs.
+Generated profiles carry sso_auto_populated = true (the AWS CLI's marker);
+only those are ever updated, or removed with --prune when the role is no longer
+yours.  Every other section, comment, blank line and line ending stays as it
+was.  The file is replaced atomically under a lock.
+""", (_PROFILE, _SSO_SESSION,
+      _Option("--region", "R", "region of the generated profiles (default: "
+              "the source profile's region)", convert=_region_option),
+      _Option("--name", "FORMAT", "profile name format, with {account_name}, "
+              "{account_id}, {role_name} and {region} (default: "
+              "{account_name}.{role_name})", convert=_name_format),
+      _Option("--prefix", "X", "put X before every generated name"),
+      _Option("--credential-process", None, "also write NAME-process profiles "
+              "running this ssocreds as credential_process, for SDKs without "
+              "SSO support"),
+      _Option("--prune", None, "remove generated profiles for roles you no "
+              "longer have"),
+      _Option("--dry-run", None, "print the unified diff it would apply; "
+              "change nothing")),
+        _cmd_populate, exclusive=("--profile", "--sso-session")),
     _Command("console", "open the AWS console signed in as the profile", """\
 Open the AWS Management Console in your browser, signed in with the role
 credentials of the profile P (an SSO profile, or a role chain over one; the
