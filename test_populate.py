@@ -1,13 +1,13 @@
 """Specs of `populate`: one profile per account and role, kept in sync, with
 every byte the user wrote left alone; botocore reads what it writes."""
 
-import json
 import os
 import sys
 
 import pytest
 
-from conftest import SESSION_CONFIG, START_URL, botocore_available, run_cli, run_python
+from conftest import (SESSION_CONFIG, START_URL, botocore_available, run_cli,
+                      run_python)
 
 
 def env():
