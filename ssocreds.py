@@ -4486,15 +4486,18 @@ def _parse_request(buffer):
     return parts[0], parts[1], headers, keep, used
 
 
-def _http_response(status, document, method, keep):
+def _http_response(status, document, method, keep, headers=()):
+    """The bytes of an answer: ``document`` as JSON, or a str as text."""
     import json
 
-    body = json.dumps(document).encode("utf-8")
+    if isinstance(document, str):
+        body, kind = document.encode("utf-8"), "text/plain"
+    else:
+        body, kind = json.dumps(document).encode("utf-8"), "application/json"
     head = ["HTTP/1.1 %d %s" % (status, _HTTP_REASONS[status]),
-            "Server: ssocreds", "Content-Type: application/json",
+            "Server: ssocreds", "Content-Type: " + kind,
             "Content-Length: %d" % len(body), "Cache-Control: no-store"]
-    if status == 405:
-        head.append("Allow: GET")
+    head.extend("%s: %s" % item for item in headers)
     if not keep:
         head.append("Connection: close")
     return ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + (
@@ -4519,10 +4522,15 @@ class _CredentialServer(object):
     beyond _SERVE_MAX_CONNECTIONS the longest-idle one makes room.
     """
 
-    def __init__(self, source, token, host="127.0.0.1", port=0):
+    def __init__(self, source, token, host="127.0.0.1", port=0, *,
+                 profiles=None, imds=None):
         import socket
 
         self.source = source
+        # [(profile name, source)]: /credentials serves the first one
+        self.profiles = list(profiles) if profiles else [("", source)]
+        self.imds = imds  # an _ImdsIdentity: speak IMDSv2 instead
+        self._imds_tokens = {}  # token -> deadline (time.monotonic)
         self._token = token.encode("utf-8")
         listener = socket.socket(socket.AF_INET6 if ":" in host
                                  else socket.AF_INET, socket.SOCK_STREAM)
@@ -4549,9 +4557,13 @@ class _CredentialServer(object):
         self._stopping = False
 
     @property
-    def url(self):
+    def base_url(self):
         host = "[%s]" % self.host if ":" in self.host else self.host
-        return "http://%s:%d%s" % (host, self.port, _SERVE_PATH)
+        return "http://%s:%d" % (host, self.port)
+
+    @property
+    def url(self):
+        return self.base_url + _SERVE_PATH
 
     def start(self):
         import queue
@@ -4698,15 +4710,15 @@ class _CredentialServer(object):
         method, target, headers, conn.keep, used = request
         conn.buffer = conn.buffer[used:]
         path = target.split("?", 1)[0]
-        status, document = self._answer_at_once(method, path,
-                                                headers.get("authorization"))
-        if status is not None:
+        route = self._imds_route if self.imds is not None else self._route
+        answer = route(method, path, headers)
+        if not callable(answer):
             self._respond(selector, conn, _http_response(
-                status, document, method, conn.keep))
+                answer[0], answer[1], method, conn.keep, *answer[2:]))
             return
         selector.unregister(conn.sock)  # a worker has it now
         conn.state = "busy"
-        self._work.put((conn, method, target))
+        self._work.put((conn, method, target, answer))
 
     def _respond(self, selector, conn, response):
         """Queue ``response`` on ``conn`` and send what the socket takes."""
@@ -4764,38 +4776,57 @@ class _CredentialServer(object):
             item = self._work.get()
             if item is None:
                 return
-            conn, method, target = item
+            conn, method, target, job = item
             try:
-                status, document = self._credentials()
+                answer = job()
             except Exception as exc:  # a bug must not cost the worker
                 _debug("serve: %s answering %s: %s", type(exc).__name__,
                        _one_line(target, 200), exc)
-                status, document = 500, {"code": "InternalError",
-                                         "message": "ssocreds failed; see its "
-                                         "--debug output"}
+                answer = (500, {"code": "InternalError", "message":
+                                "ssocreds failed; see its --debug output"})
             _debug("serve: %s %s %s %d", conn.peer[0], method,
-                   _one_line(target, 200), status)
-            response = _http_response(status, document, method, conn.keep)
+                   _one_line(target, 200), answer[0])
+            response = _http_response(answer[0], answer[1], method, conn.keep,
+                                      *answer[2:])
             with self._lock:
                 self._answered.append((conn, response))
             self._wake()
 
-    def _answer_at_once(self, method, path, authorization):
-        """(status, document) for any request that needs no credentials;
-        (None, None) for an authorized credentials request."""
-        if path not in (_SERVE_PATH, _HEALTH_PATH):
-            return 404, {"code": "NotFound", "message": "no such path"}
-        if method != "GET":
-            return 405, {"code": "MethodNotAllowed", "message": "use GET"}
+    def _route(self, method, path, headers):
+        """The container credentials protocol: an answer (status, document
+        [, headers]) for what needs no credentials, else a function a worker
+        calls for the answer."""
         if path == _HEALTH_PATH:
+            if method != "GET":
+                return 405, {"code": "MethodNotAllowed", "message": "use GET"}, \
+                    [("Allow", "GET")]
             return 200, {"status": "ok"}
+        if path == "/profiles" or path == _SERVE_PATH or path.startswith(
+                _SERVE_PATH + "/"):
+            if method != "GET":
+                return 405, {"code": "MethodNotAllowed", "message": "use GET"}, \
+                    [("Allow", "GET")]
+        else:
+            return 404, {"code": "NotFound", "message": "no such path"}
+        authorization = headers.get("authorization")
         if authorization is None:
             return 401, {"code": "Unauthorized",
                          "message": "the Authorization header is missing"}
         if not self.authorized(authorization):
             return 403, {"code": "AccessDenied",
                          "message": "the authorization token is not valid"}
-        return None, None
+        if path == "/profiles":
+            return 200, {"profiles": [name for name, _ in self.profiles]}
+        source = self.profiles[0][1]
+        if path != _SERVE_PATH:
+            from urllib.parse import unquote
+
+            name = unquote(path[len(_SERVE_PATH) + 1:])
+            source = dict(self.profiles).get(name) if name else None
+            if source is None:
+                return 404, {"code": "NotFound",
+                             "message": "this server has no such profile"}
+        return lambda: self._credentials(source)
 
     def authorized(self, header):
         import hmac
@@ -4804,22 +4835,106 @@ class _CredentialServer(object):
         return hmac.compare_digest(given, self._token)
 
     def answer(self, method, path, authorization):
-        """(status, JSON document) for one request."""
-        status, document = self._answer_at_once(method, path, authorization)
-        if status is not None:
-            return status, document
-        return self._credentials()
+        """(status, JSON document) for one container-protocol request."""
+        headers = {} if authorization is None else {
+            "authorization": authorization}
+        answer = self._route(method, path, headers)
+        return (answer() if callable(answer) else answer)[:2]
 
-    def _credentials(self):
+    def _credentials(self, source, fields=("AccessKeyId", "SecretAccessKey",
+                                           "Token", "Expiration", "AccountId"),
+                     extra=None):
         try:
-            creds = self.source.retrieve()
+            creds = source.retrieve()
         except Error as exc:
             _debug("cannot serve credentials: %s", exc)
             return 503, {"code": "CredentialsUnavailable", "message": _one_line(
                 str(exc), 500)}
-        return 200, dict(_credential_items(creds, (
-            "AccessKeyId", "SecretAccessKey", "Token", "Expiration",
-            "AccountId")))
+        return 200, dict(extra or {}, **dict(_credential_items(creds, fields)))
+
+    # -- IMDSv2 (serve --imds) --
+
+    def _imds_route(self, method, path, headers):
+        """The instance metadata service, version 2, as the SDKs read it
+        (EC2 User Guide, "Use IMDSv2")."""
+        import secrets
+
+        host = headers.get("host", "")
+        host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        if not (_is_loopback(host) or host.strip("[]") == self.host):
+            return 403, "Forbidden"  # DNS rebinding: only our own names
+        if "x-forwarded-for" in headers:
+            return 403, "Forbidden"  # as IMDS: never through a proxy
+        now = time.monotonic()
+        if path == "/latest/api/token":
+            if method != "PUT":
+                return 405, "Method Not Allowed", [("Allow", "PUT")]
+            ttl = headers.get("x-aws-ec2-metadata-token-ttl-seconds", "")
+            if not (ttl.isdigit() and 1 <= int(ttl) <= 21600):
+                return 400, "Bad Request"
+            if len(self._imds_tokens) >= 4096:  # forget expired ones first
+                self._imds_tokens = {t: d for t, d in self._imds_tokens.items()
+                                     if d > now}
+            token = secrets.token_urlsafe(32)
+            if len(self._imds_tokens) < 4096:
+                self._imds_tokens[token] = now + int(ttl)
+            return 200, token, [("X-aws-ec2-metadata-token-ttl-seconds", ttl)]
+        if method not in ("GET", "HEAD"):
+            return 405, "Method Not Allowed", [("Allow", "GET")]
+        token = headers.get("x-aws-ec2-metadata-token")
+        if token is not None or not self.imds.allow_v1:
+            deadline = self._imds_tokens.get(token or "")
+            if deadline is None or deadline <= now:
+                return 401, "Unauthorized"
+        return self.imds.answer(path, lambda **kw: self._credentials(
+            self.profiles[0][1], **kw))
+
+
+class _ImdsIdentity(object):
+    """What serve --imds says about its "instance": the role name, account
+    and region of the profile it serves."""
+
+    def __init__(self, role_name, account_id, region, allow_v1=False):
+        self.role_name = role_name
+        self.account_id = account_id or "000000000000"
+        self.region = region
+        self.allow_v1 = allow_v1
+
+    def answer(self, path, credentials):
+        base = "/latest/meta-data/iam/"
+        for kind in ("security-credentials", "security-credentials-extended"):
+            if path.rstrip("/") == base + kind:
+                return 200, self.role_name
+            if path == base + kind + "/" + self.role_name:
+                extended = kind.endswith("extended")
+                return lambda: self._credentials_answer(credentials, extended,
+                                                        self.account_id)
+        if path == base + "info":
+            return 200, {"Code": "Success", "LastUpdated": _format_timestamp(
+                _utcnow()), "InstanceProfileArn": "arn:aws:iam::%s:"
+                "instance-profile/%s" % (self.account_id, self.role_name),
+                "InstanceProfileId": "AIPAAAAAAAAAAAAAAAAAA"}
+        if path == "/latest/meta-data/placement/region":
+            return 200, self.region
+        if path == "/latest/dynamic/instance-identity/document":
+            return 200, {"accountId": self.account_id, "region": self.region,
+                         "availabilityZone": self.region + "a",
+                         "instanceId": "i-00000000000000000",
+                         "instanceType": "ssocreds", "architecture": "x86_64",
+                         "imageId": "ami-00000000000000000",
+                         "privateIp": "127.0.0.1", "version": "2017-09-30",
+                         "pendingTime": _format_timestamp(_utcnow())}
+        return 404, "Not Found"
+
+    @staticmethod
+    def _credentials_answer(credentials, extended, account_id):
+        fields = ("AccessKeyId", "SecretAccessKey", "Token", "Expiration") + (
+            ("AccountId",) if extended else ())
+        extra = {"Code": "Success", "LastUpdated": _format_timestamp(_utcnow()),
+                 "Type": "AWS-HMAC"}
+        if extended:
+            extra["AccountId"] = account_id
+        return credentials(fields=fields, extra=extra)
 
 
 # -- Command line ------------------------------------------------------------
@@ -4873,14 +4988,16 @@ class _Option(object):
     ``convert`` turns the text into the value (ValueError: a usage error);
     ``choices`` lists the allowed values, the first being the default."""
 
-    __slots__ = ("name", "metavar", "help", "convert", "choices")
+    __slots__ = ("name", "metavar", "help", "convert", "choices", "repeat")
 
-    def __init__(self, name, metavar, help, convert=None, choices=None):
+    def __init__(self, name, metavar, help, convert=None, choices=None,
+                 repeat=False):
         self.name = name
         self.metavar = metavar
         self.help = help
         self.convert = convert
         self.choices = choices
+        self.repeat = repeat  # may be given again: the values form a list
 
     @property
     def attr(self):
@@ -5086,7 +5203,7 @@ def _run_child(argv, env):
 
 
 def _cmd_exec(options):
-    if options.serve:
+    if options.serve or options.imds:
         return _exec_with_server(options)
     chain = _cli_provider(options)
     creds = chain.provider.retrieve()
@@ -5094,13 +5211,52 @@ def _cmd_exec(options):
     return _run_child(options.argv, env)
 
 
-def _serve_source(options):
-    """The requested profile and a CredentialsCache that stays 20 minutes
-    ahead."""
-    chain = _cli_provider(options)
-    source = CredentialsCache(chain.provider, expiry_window=_SERVE_WINDOW)
-    source.retrieve()  # a sign-in problem shows now, not at the first request
-    return chain.top, source
+def _serve_sources(options):
+    """[(_Chain, CredentialsCache)] of the profiles to serve: --profile (may
+    be repeated; default the usual one) or --all-profiles, each cache
+    staying 20 minutes ahead.  Profiles sharing an sso-session refresh its
+    token once: the refresh runs under the token file's lock and re-reads
+    it first."""
+    names = options.profile if isinstance(options.profile, list) else [
+        options.profile]
+    if getattr(options, "all_profiles", False):
+        path = _config_path(None, os.environ)
+        names = sorted(_read_config(path, os.environ)["profiles"])
+    served, seen = [], set()
+    for name in names:
+        try:
+            chain = _build_chain(name, disk_cache=not options.no_cache,
+                                 timeouts=_cli_timeouts(options),
+                                 mfa_prompt=_ask_mfa_code)
+        except ConfigError as exc:
+            if not getattr(options, "all_profiles", False):
+                raise
+            _debug("not serving profile %s: %s", name, exc)
+            continue
+        if chain.top.name in seen:
+            continue
+        seen.add(chain.top.name)
+        source = CredentialsCache(chain.provider, expiry_window=_SERVE_WINDOW)
+        source.retrieve()  # a sign-in problem shows now, not at a request
+        served.append((chain, source))
+    if not served:
+        raise ConfigError("no profile of the config can be served (SSO "
+                          "profiles with an account and role, or role chains "
+                          "over them)")
+    return served
+
+
+def _imds_identity(chain, allow_v1):
+    """The role name, account and region serve --imds reports."""
+    if chain.links:
+        arn = chain.links[-1].role_arn
+        role, account = arn.rsplit("/", 1)[-1], arn.split(":")[4] if \
+            arn.count(":") >= 5 else None
+    else:
+        role, account = chain.source.role_name, chain.source.account_id
+    region = chain.top.client_settings.region or getattr(
+        chain.source, "region", None) or "us-east-1"
+    return _ImdsIdentity(role, account, region, allow_v1)
 
 
 def _server_token(options):
@@ -5150,24 +5306,55 @@ class _StopSignals(object):
 
 
 def _cmd_serve(options):
-    profile, source = _serve_source(options)
+    served = _serve_sources(options)
     token = _server_token(options)
     host = options.host or "127.0.0.1"
-    server = _CredentialServer(source, token, host, options.port or 0).start()
+    if options.imds and len(served) > 1:
+        raise Error("--imds serves one profile (an instance has one role)")
+    server = _CredentialServer(
+        served[0][1], token, host, options.port or 0,
+        profiles=[(chain.top.name, source) for chain, source in served],
+        imds=_imds_identity(served[0][0], options.imds_v1)
+        if options.imds else None).start()
     try:
         with _StopSignals() as signals:
-            _announce_server(options, profile, server, token, host)
+            _announce_server(options, served, server, token, host)
             signals.wait()
     finally:
         server.stop()
     return 0
 
 
-def _announce_server(options, profile, server, token, host):
-    """The readiness lines: the two variables on stdout (or the env file),
-    then the notes on stderr."""
-    lines = "AWS_CONTAINER_CREDENTIALS_FULL_URI=%s\n" \
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN=%s\n" % (server.url, token)
+def _server_variables(served, server, token, imds=False):
+    """The NAME=value lines that point clients at ``server``."""
+    if imds:
+        return [("AWS_EC2_METADATA_SERVICE_ENDPOINT", server.base_url + "/")]
+    lines = [("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url),
+             ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)]
+    if len(served) > 1:  # NAME_AWS_CONTAINER_CREDENTIALS_FULL_URI, per profile
+        from urllib.parse import quote
+
+        taken = set()
+        for chain, _source in served:
+            name = chain.top.name
+            variable = "".join(c if c in _NAME_CHARS and c not in "._-"
+                               else "_" for c in name.upper())
+            if variable[:1].isdigit():
+                variable = "_" + variable
+            base, n = variable, 2
+            while variable in taken:
+                variable, n = "%s_%d" % (base, n), n + 1
+            taken.add(variable)
+            lines.append((variable + "_AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                          "%s/%s" % (server.url, quote(name, safe=""))))
+    return lines
+
+
+def _announce_server(options, served, server, token, host):
+    """The readiness lines: NAME=value on stdout (or the env file), then the
+    notes on stderr."""
+    lines = "".join("%s=%s\n" % item for item in _server_variables(
+        served, server, token, options.imds))
     if options.env_file:
         try:
             _write_file(options.env_file, lines.encode("utf-8"))
@@ -5180,28 +5367,42 @@ def _announce_server(options, profile, server, token, host):
     if not _is_loopback(host):
         _note("ssocreds: warning: serving credentials on %s, beyond "
               "loopback: anyone who can reach it can try the token" % host)
-    _note('ssocreds: serving credentials for profile "%s" on %s (health: '
-          "%s); stop with Ctrl-C or SIGTERM" % (
-              profile.name, server.url, server.url.replace(
-                  _SERVE_PATH, _HEALTH_PATH)))
+    names = ", ".join('"%s"' % chain.top.name for chain, _ in served)
+    if options.imds:
+        _note("ssocreds: serving profile %s as the instance metadata service "
+              "(IMDSv2%s) on %s/; stop with Ctrl-C or SIGTERM" % (
+                  names, " and v1" if options.imds_v1 else "", server.base_url))
+    else:
+        _note("ssocreds: serving credentials for profile%s %s on %s (health: "
+              "%s); stop with Ctrl-C or SIGTERM" % (
+                  "s" if len(served) > 1 else "", names, server.url,
+                  server.url.replace(_SERVE_PATH, _HEALTH_PATH)))
 
 
 def _exec_with_server(options):
-    """exec --serve: the child gets a private credential endpoint, not keys."""
+    """exec --serve / --imds: the child gets a private credential endpoint
+    (container protocol, or IMDSv2), not keys."""
     import secrets
     import signal
     import subprocess
 
-    profile, source = _serve_source(options)
+    served = _serve_sources(options)
+    chain, source = served[0]
     token = secrets.token_urlsafe(32)
-    server = _CredentialServer(source, token).start()
+    server = _CredentialServer(
+        source, token, profiles=[(chain.top.name, source)],
+        imds=_imds_identity(chain, False) if options.imds else None).start()
     try:
-        env = _child_environment(profile, [
-            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url),
-            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)])
-        # these would win over the FULL_URI and the token in the SDKs
-        env.pop("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", None)
-        env.pop("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", None)
+        env = _child_environment(chain.top, _server_variables(
+            served, server, token, options.imds))
+        # these would win over the endpoint in the SDKs' credential chains
+        for name in ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") + ((
+                         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                         "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                         "AWS_EC2_METADATA_DISABLED", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                         "AWS_ROLE_ARN") if options.imds else ()):
+            env.pop(name, None)
         sys.stdout.flush()
         try:
             child = subprocess.Popen(options.argv, env=env)
@@ -5544,8 +5745,12 @@ are set.  Exits with COMMAND's status.
         "--serve", None, "give COMMAND a private credential endpoint on "
         "127.0.0.1 (AWS_CONTAINER_CREDENTIALS_FULL_URI and a random token) "
         "instead of keys, so it gets fresh credentials for as long as it runs; "
-        "the endpoint stops with COMMAND")),
-        _cmd_exec, trailing="-- COMMAND [ARG...]"),
+        "the endpoint stops with COMMAND"), _Option(
+        "--imds", None, "the same as an IMDSv2 endpoint on 127.0.0.1 "
+        "(AWS_EC2_METADATA_SERVICE_ENDPOINT), for programs that only know the "
+        "instance metadata service")),
+        _cmd_exec, trailing="-- COMMAND [ARG...]",
+        exclusive=("--serve", "--imds")),
     _Command("write-credentials", "write credentials into ~/.aws/credentials",
              """\
 Write credentials as section [NAME] of AWS_SHARED_CREDENTIALS_FILE
@@ -5654,8 +5859,21 @@ reports P (and says so).
 Serve refreshing credentials over the container credentials protocol that
 every AWS SDK speaks.  Prints AWS_CONTAINER_CREDENTIALS_FULL_URI and
 AWS_CONTAINER_AUTHORIZATION_TOKEN as NAME=value lines (or writes them to
---env-file F, mode 0600), then serves until SIGINT or SIGTERM.
-""", (_PROFILE,
+--env-file F, mode 0600), then serves until SIGINT or SIGTERM.  With several
+profiles (--profile more than once, or --all-profiles), GET /credentials/NAME
+serves profile NAME (/credentials the first), GET /profiles lists them, and a
+NAME_AWS_CONTAINER_CREDENTIALS_FULL_URI line is printed for each.  With
+--imds it is the EC2 instance metadata service (IMDSv2) instead, and prints
+AWS_EC2_METADATA_SERVICE_ENDPOINT.
+""", (_Option("--profile", "P", "a profile to serve; give it again for more "
+              "(default: AWS_DEFAULT_PROFILE, then AWS_PROFILE, then "
+              '"default")', repeat=True),
+      _Option("--all-profiles", None, "serve every profile of the config that "
+              "can be served"),
+      _Option("--imds", None, "speak IMDSv2 (the EC2 instance metadata "
+              "service) for one profile instead"),
+      _Option("--imds-v1", None, "with --imds, also answer requests without "
+              "a session token (IMDSv1)"),
       _Option("--host", "H", "address to bind (default 127.0.0.1)"),
       _Option("--port", "N", "port to bind (default: any free port)",
               _port_number),
@@ -5666,7 +5884,7 @@ AWS_CONTAINER_AUTHORIZATION_TOKEN as NAME=value lines (or writes them to
       _Option("--allow-non-loopback", None, "allow --host beyond loopback "
               "(prints a warning)"),
       _NO_CACHE),
-        _cmd_serve),
+        _cmd_serve, exclusive=("--profile", "--all-profiles")),
 )
 
 _EXAMPLES = """\
@@ -5778,7 +5996,10 @@ def _parse_command_line(argv):
             raise _UsageError("%s: unknown option %s" % (command.name,
                                                           option.name))
         option = allowed[option.name]  # --format differs between commands
-        setattr(result, option.attr, _option_value(command, option, value))
+        value = _option_value(command, option, value)
+        if option.repeat:
+            value = (getattr(result, option.attr) or []) + [value]
+        setattr(result, option.attr, value)
     for option in command.options:
         if option.choices and getattr(result, option.attr) is None:
             setattr(result, option.attr, option.choices[0])

@@ -47,13 +47,13 @@ class Serving(object):
         self.vars = {}
         if "--env-file" in args:
             return
-        for _ in range(2):
+        for _ in range(1 if "--imds" in args else 2):
             line = self.proc.stdout.readline()
             assert "=" in line, self.proc.stderr.read()
             name, value = line.rstrip("\n").split("=", 1)
             self.vars[name] = value
-        self.url = self.vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
-        self.token = self.vars["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+        self.url = self.vars.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        self.token = self.vars.get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
 
     def stop(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)
@@ -537,3 +537,195 @@ def test_request_framing(small_server, raw, statuses):
     sock = _connect(small_server)
     sock.sendall(raw)
     assert _answers(sock, len(statuses)) == statuses
+
+
+# -- IMDSv2 ---------------------------------------------------------------------
+
+class _Request(object):
+    """A raw HTTP exchange with the in-process server (full control of
+    headers such as Host and X-Forwarded-For)."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def __call__(self, method, path, headers=(), host=None):
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port,
+                                          timeout=10)
+        try:
+            conn.putrequest(method, path, skip_host=True)
+            conn.putheader("Host", host or "127.0.0.1:%d" % self.server.port)
+            for name, value in headers:
+                conn.putheader(name, value)
+            conn.endheaders()
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), \
+                response.read().decode()
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def imds(monkeypatch):
+    server = mod._CredentialServer(
+        _Constant(), "unused", profiles=[("dev", _Constant())],
+        imds=mod._ImdsIdentity("ReadOnly", "111122223333", "eu-west-1")).start()
+    yield server, _Request(server)
+    server.stop()
+
+
+def _token(request, ttl="21600"):
+    status, headers, token = request(
+        "PUT", "/latest/api/token",
+        [("X-aws-ec2-metadata-token-ttl-seconds", ttl)])
+    assert status == 200
+    assert headers["X-aws-ec2-metadata-token-ttl-seconds"] == ttl  # echoed
+    return token
+
+
+def test_imds_serves_the_role_and_its_credentials(imds):
+    server, request = imds
+    token = [("X-aws-ec2-metadata-token", _token(request))]
+    base = "/latest/meta-data/iam/security-credentials/"
+    assert request("GET", base, token)[::2] == (200, "ReadOnly")
+    status, _, body = request("GET", base + "ReadOnly", token)
+    document = json.loads(body)
+    assert status == 200 and document["Code"] == "Success"
+    assert document["Type"] == "AWS-HMAC" and "AccountId" not in document
+    assert document["AccessKeyId"] == "ASIACONSTANT00001"
+    assert document["Expiration"].endswith("Z")
+    status, _, body = request("GET", base.replace(
+        "credentials/", "credentials-extended/") + "ReadOnly", token)
+    assert status == 200 and json.loads(body)["AccountId"] == "111122223333"
+    assert request("GET", base + "Other", token)[0] == 404
+    assert request("GET", "/latest/meta-data/placement/region", token)[
+        ::2] == (200, "eu-west-1")
+    status, _, body = request("GET", "/latest/dynamic/instance-identity/"
+                              "document", token)
+    assert json.loads(body)["accountId"] == "111122223333"
+    assert json.loads(request("GET", "/latest/meta-data/iam/info", token)[2])[
+        "InstanceProfileArn"] == ("arn:aws:iam::111122223333:instance-profile/"
+                                  "ReadOnly")
+    assert request("GET", "/latest/meta-data/ami-id", token)[0] == 404
+
+
+@pytest.mark.parametrize("headers, host, status", [
+    ([], None, 401),  # IMDSv1 is refused
+    ([("X-aws-ec2-metadata-token", "made-up")], None, 401),
+    ([("X-Forwarded-For", "10.0.0.1")], None, 403),
+    ([], "attacker.example:80", 403),  # DNS rebinding
+])
+def test_imds_refusals(imds, headers, host, status):
+    server, request = imds
+    token = _token(request)
+    if headers and headers[0][0] == "X-Forwarded-For":
+        headers = headers + [("X-aws-ec2-metadata-token", token)]
+    elif host:
+        headers = [("X-aws-ec2-metadata-token", token)]
+    assert request("GET", "/latest/meta-data/iam/security-credentials/",
+                   headers, host)[0] == status
+
+
+@pytest.mark.parametrize("ttl", ["", "0", "21601", "x"])
+def test_imds_token_needs_a_valid_ttl(imds, ttl):
+    _server, request = imds
+    headers = [("X-aws-ec2-metadata-token-ttl-seconds", ttl)] if ttl else []
+    assert request("PUT", "/latest/api/token", headers)[0] == 400
+
+
+def test_an_expired_imds_token_gets_401_then_a_new_one_works(imds):
+    server, request = imds
+    token = _token(request, "60")
+    server._imds_tokens[token] = 0.0  # its TTL has passed
+    path = "/latest/meta-data/iam/security-credentials/"
+    assert request("GET", path, [("X-aws-ec2-metadata-token", token)])[0] == 401
+    fresh = _token(request)
+    assert request("GET", path, [("X-aws-ec2-metadata-token", fresh)])[0] == 200
+
+
+def test_imds_v1_only_when_asked(monkeypatch):
+    server = mod._CredentialServer(
+        _Constant(), "unused", imds=mod._ImdsIdentity(
+            "ReadOnly", "111122223333", "eu-west-1", allow_v1=True)).start()
+    try:
+        assert _Request(server)("GET", "/latest/meta-data/iam/security-"
+                                "credentials/")[::2] == (200, "ReadOnly")
+    finally:
+        server.stop()
+
+
+@pytest.mark.skipif(not botocore_available(), reason="botocore not installed")
+def test_botocores_instance_metadata_provider_gets_our_credentials(session,
+                                                                  fake):
+    server = Serving(["--imds"])
+    try:
+        endpoint = server.vars["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
+        e = env()
+        e["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = endpoint
+        code = ("import botocore.session, json; c = botocore.session.Session()"
+                ".get_credentials(); print(json.dumps([c.method, "
+                "c.get_frozen_credentials().access_key]))")
+        result = run_python(code, env=e)
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    method, key = json.loads(result.stdout)
+    assert method == "iam-role" and key.startswith("ASIAFAKE")
+
+
+@pytest.mark.skipif(not botocore_available(), reason="botocore not installed")
+def test_exec_imds_gives_a_botocore_child_credentials(session, fake):
+    e = env()
+    e["AWS_PROFILE"] = "dev"
+    e["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:9/nothing"
+    code = ("import botocore.session, json, os; c = botocore.session.Session()"
+            ".get_credentials(); print(json.dumps([c.method, os.environ["
+            "'AWS_EC2_METADATA_SERVICE_ENDPOINT']]))")
+    result = run_cli(["exec", "--imds", "--", sys.executable, "-c", code], e)
+    assert result.returncode == 0, result.stderr
+    method, endpoint = json.loads(result.stdout)
+    assert method == "iam-role" and endpoint.startswith("http://127.0.0.1:")
+
+
+# -- Many profiles, one server --------------------------------------------------
+
+def test_one_server_for_several_profiles(session, fake):
+    fake.roles["arn:aws:iam::111122223333:role/Ops"] = {}
+    with open(session.config, "a") as f:
+        f.write("\n[profile admin]\nsso_session = my-sso\nsso_account_id = "
+                "111122223333\nsso_role_name = Admin\n\n[profile ops.team]\n"
+                "role_arn = arn:aws:iam::111122223333:role/Ops\n"
+                "source_profile = dev\n")
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "ssocreds.py"), "serve",
+         "--profile", "dev", "--profile", "admin", "--profile", "ops.team"],
+        env=dict(env(), AWS_ENDPOINT_URL_STS=fake.url),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    try:
+        lines = [proc.stdout.readline().strip() for _ in range(5)]
+        values = dict(line.split("=", 1) for line in lines)
+        token = values["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+        assert values["OPS_TEAM_AWS_CONTAINER_CREDENTIALS_FULL_URI"].endswith(
+            "/credentials/ops.team")
+        keys = {}
+        for name in ("DEV", "ADMIN", "OPS_TEAM"):
+            status, _, document = get(values[
+                name + "_AWS_CONTAINER_CREDENTIALS_FULL_URI"], token)
+            assert status == 200
+            keys[name] = document["AccessKeyId"]
+        assert len(set(keys.values())) == 3
+        first = get(values["AWS_CONTAINER_CREDENTIALS_FULL_URI"], token)[2]
+        assert first["AccessKeyId"] == keys["DEV"]
+        base = values["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        assert get(base.replace("/credentials", "/profiles"), token)[2] == {
+            "profiles": ["dev", "admin", "ops.team"]}
+        status, _, document = get(base + "/nope", token)
+        assert status == 404 and document["code"] == "NotFound"
+        assert get(base + "/admin")[0] == 401
+        # one portal call per SSO role: ops.team assumes its role with dev's
+        # credentials, which the shared cache already holds
+        assert fake.calls["GetRoleCredentials"] == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
