@@ -129,68 +129,108 @@ TARGETS = {
 }
 
 
+def load_round(port, token, paths, clients, requests):
+    """``clients`` keep-alive clients, client i asking for paths[i % n],
+    ``requests`` times each; (requests per second, p50 ms, p99 ms)."""
+    import http.client
+    import threading
+
+    latencies, lock = [], threading.Lock()
+
+    def client(path):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        for _ in range(requests):
+            start = time.perf_counter()
+            conn.request("GET", path, headers={"Authorization": token})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError("serve answered %d" % response.status)
+            mine.append(time.perf_counter() - start)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(paths[i % len(paths)],))
+               for i in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return (len(latencies) / elapsed, latencies[len(latencies) // 2] * 1000,
+            latencies[int(len(latencies) * 0.99)] * 1000)
+
+
+def start_serve(python, env, profiles):
+    """`ssocreds serve` for ``profiles``; (process, port, token)."""
+    args = []
+    for name in profiles:
+        args += ["--profile", name]
+    proc = subprocess.Popen(
+        [python, "-c", "import sys; from ssocreds import main; sys.exit(main())",
+         "serve"] + args, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, universal_newlines=True)
+    url = proc.stdout.readline().strip().split("=", 1)[1]
+    token = proc.stdout.readline().strip().split("=", 1)[1]
+    return proc, int(url.split(":")[2].split("/")[0]), token
+
+
 def serve_load(python, env, clients=64, requests=50, idle=500):
     """`ssocreds serve` under load: ``clients`` keep-alive clients making
     ``requests`` requests each, first alone, then while ``idle`` idle
     connections are held open.  Returns throughput and p50/p99 latencies."""
-    import http.client
     import socket
-    import threading
 
-    proc = subprocess.Popen(
-        [python, "-c", "import sys; from ssocreds import main; sys.exit(main())",
-         "serve", "--profile", "demo"], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, universal_newlines=True)
+    proc, port, token = start_serve(python, env, ["demo"])
     try:
-        url = proc.stdout.readline().strip().split("=", 1)[1]
-        token = proc.stdout.readline().strip().split("=", 1)[1]
-        port = int(url.split(":")[2].split("/")[0])
-
-        def one_round():
-            latencies, lock = [], threading.Lock()
-
-            def client():
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                mine = []
-                for _ in range(requests):
-                    start = time.perf_counter()
-                    conn.request("GET", "/credentials",
-                                 headers={"Authorization": token})
-                    response = conn.getresponse()
-                    response.read()
-                    if response.status != 200:
-                        raise RuntimeError("serve answered %d" % response.status)
-                    mine.append(time.perf_counter() - start)
-                conn.close()
-                with lock:
-                    latencies.extend(mine)
-
-            threads = [threading.Thread(target=client) for _ in range(clients)]
-            start = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            elapsed = time.perf_counter() - start
-            latencies.sort()
-            return (len(latencies) / elapsed,
-                    latencies[len(latencies) // 2] * 1000,
-                    latencies[int(len(latencies) * 0.99)] * 1000)
-
-        one_round()  # warm-up
+        load_round(port, token, ["/credentials"], clients, requests)  # warm-up
         results = dict(zip(("serve_rps", "serve_p50_ms", "serve_p99_ms"),
-                           one_round()), serve_requests=requests,
-                       serve_idle=idle, serve_clients=clients)
+                           load_round(port, token, ["/credentials"], clients,
+                                      requests)),
+                       serve_requests=requests, serve_idle=idle,
+                       serve_clients=clients)
         held = [socket.create_connection(("127.0.0.1", port), timeout=30)
                 for _ in range(idle)]
         results.update(zip(("serve_idle_rps", "serve_idle_p50_ms",
-                            "serve_idle_p99_ms"), one_round()))
+                            "serve_idle_p99_ms"), load_round(
+                                port, token, ["/credentials"], clients,
+                                requests)))
         for sock in held:
             sock.close()
         return results
     finally:
         proc.terminate()
         proc.wait()
+
+
+def serve_many(python, env, fake, profiles=20, clients=64, requests=20):
+    """One server for ``profiles`` profiles (each its own account and role
+    of one sso-session), ``clients`` clients spread over them: the portal
+    calls it took (one per profile is right) and the latencies."""
+    names = []
+    with open(env["AWS_CONFIG_FILE"], "a") as f:
+        for n in range(profiles):
+            account = "%012d" % (222200000000 + n)
+            fake.accounts[account] = {"name": "many-%d" % n, "email": "m@x",
+                                      "roles": ["Many"]}
+            names.append("many-%d" % n)
+            f.write("\n[profile many-%d]\nsso_session = demo-session\n"
+                    "sso_account_id = %s\nsso_role_name = Many\n" % (n, account))
+    before = fake.calls.get("GetRoleCredentials", 0)
+    proc, port, token = start_serve(python, env, names)
+    try:
+        paths = ["/credentials/" + name for name in names]
+        rps, p50, p99 = load_round(port, token, paths, clients, requests)
+    finally:
+        proc.terminate()
+        proc.wait()
+    return {"many_profiles": profiles, "many_clients": clients,
+            "many_calls": fake.calls["GetRoleCredentials"] - before,
+            "many_rps": rps, "many_p50_ms": p50, "many_p99_ms": p99}
 
 
 def run(cmd, env):
@@ -365,6 +405,9 @@ def measure(python, runs, workdir, fake, env, quick=False):
     results.update(serve_load(python, env, clients=8 if quick else 64,
                               requests=3 if quick else 50,
                               idle=20 if quick else 500))
+    results.update(serve_many(python, env, fake, profiles=4 if quick else 20,
+                              clients=8 if quick else 64,
+                              requests=3 if quick else 20))
     return results
 
 
@@ -451,6 +494,12 @@ def table(results, python_version, runs, venv):
                            r["serve_idle_p99_ms"], r["serve_p99_ms"], idle_ratio,
                            TARGETS["serve_idle_p99"], "yes" if idle_ratio <=
                            TARGETS["serve_idle_p99"] else "**no**"))
+    lines.append("| `serve`, %d profiles × %d clients: portal calls | %d "
+                 "(%.0f req/s, p50 %.2f ms, p99 %.2f ms) | | | = %d | %s |" % (
+                     r["many_profiles"], r["many_clients"], r["many_calls"],
+                     r["many_rps"], r["many_p50_ms"], r["many_p99_ms"],
+                     r["many_profiles"], "yes" if r["many_calls"] ==
+                     r["many_profiles"] else "**no**"))
     lines += ["", "Process medians: " + ", ".join(
         "%s %.1f ms" % (name, r[name + "_ms"]) for name in (
             "pass", "warm_direct", "warm_export", "warm_quoted", "warm_big",
