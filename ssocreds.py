@@ -3278,14 +3278,10 @@ def _profile_from_config(name, path, config, require_role=True, environ=None):
                     "sets %s = %s but its sso-session \"%s\" sets %s = %s; "
                     "remove it from the profile or make them agree" % (
                         key, settings[key], session_name, key, value))
-        missing = [k for k in _SSO_SESSION_KEYS[::-1] if not session.get(k)]
-        if missing:
-            raise fail(
-                "its sso-session \"%s\" is missing required configuration: "
-                "%s; add %s to [sso-session %s] in %s" % (
-                    session_name, ", ".join(missing),
-                    "it" if len(missing) == 1 else "them",
-                    _shell_quote(session_name), path))
+        problem = _incomplete_session(session_name, session, path)
+        if problem:
+            raise fail('uses sso-session "%s", which is %s' % (session_name,
+                                                               problem))
         merged = dict(settings, **session)
         result.scopes = _parse_scopes(session)
         result.sso_session = session_name
@@ -3324,6 +3320,17 @@ def _profile_from_config(name, path, config, require_role=True, environ=None):
     result.account_id = merged.get("sso_account_id")
     result.role_name = merged.get("sso_role_name")
     return result
+
+
+def _incomplete_session(name, session, path):
+    """What [sso-session NAME] lacks of sso_region and sso_start_url, as a
+    message with the fix; None when it has both."""
+    missing = [k for k in _SSO_SESSION_KEYS[::-1] if not session.get(k)]
+    if not missing:
+        return None
+    return "missing required configuration: %s; add %s to [sso-session %s] " \
+        "in %s" % (", ".join(missing), "it" if len(missing) == 1 else "them",
+                   _shell_quote(name), path)
 
 
 def _session_hint(name, config):
@@ -3375,14 +3382,10 @@ def _load_session(session_name, config_file=None, environ=None):
         raise ConfigError("%s has no [sso-session %s] section; create it with "
                           "aws configure sso-session" % (
                               path, _shell_quote(session_name)), path=path)
-    missing = [k for k in ("sso_region", "sso_start_url") if not session.get(k)]
-    if missing:
-        raise ConfigError(
-            'sso-session "%s" is missing required configuration: %s; add %s '
-            "to [sso-session %s] in %s" % (
-                session_name, ", ".join(missing),
-                "it" if len(missing) == 1 else "them",
-                _shell_quote(session_name), path), path=path)
+    problem = _incomplete_session(session_name, session, path)
+    if problem:
+        raise ConfigError('sso-session "%s" is %s' % (session_name, problem),
+                          path=path)
     settings = config["profiles"].get(_profile_name(None, environ), {})
     result = _Profile(None, path, settings, config, environ)
     result.sso_session = session_name
