@@ -1183,12 +1183,14 @@ def _merge_credentials_section(text, section, values):
 _POPULATED = "sso_auto_populated"  # the AWS CLI's marker of profiles it made
 
 
-def _populate_text(text, wanted, prune):
+def _populate_text(text, wanted, prune, ours):
     """``text`` with the generated profiles ``wanted`` ({name: [(key,
-    value)]}, in order) written in: sections marked sso_auto_populated = true
-    are updated in place (or removed when ``prune`` and no longer wanted), new
-    ones appended; every other line, its line ending included, stays as it
-    was.  Returns (text, {"added", "updated", "removed", "unchanged": [names]}).
+    value)]}, in order) written in: the sections of profiles in ``ours``
+    (generated earlier from the same source) are updated in place, or
+    removed when ``prune`` and no longer wanted; new ones are appended.
+    Every other line, its line ending included, stays as it was, and a
+    section ends at its last setting (comments after it are kept).  Returns
+    (text, {"added", "updated", "removed", "unchanged": [names]}).
     """
     newline = "\r\n" if "\r\n" in text else "\r" if "\r" in text else "\n"
     lines = _lines(text)
@@ -1203,15 +1205,12 @@ def _populate_text(text, wanted, prune):
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
         section = lines[start:end]
         content = len(section)
-        while content > 1 and not section[content - 1].strip():
+        while content > 1 and (not section[content - 1].strip() or section[
+                content - 1].strip()[0] in "#;"):
             content -= 1
         header = section[0].strip()
         kind, name = _split_section_header(header[1:header.rfind("]")])
-        ours = kind == "profiles" and any(
-            line.split("=", 1)[0].strip().lower() == _POPULATED and
-            line.split("=", 1)[-1].strip().lower() == "true"
-            for line in section[1:content] if "=" in line)
-        if not ours:
+        if kind != "profiles" or name not in ours:
             out.extend(section)
         elif name in wanted and name not in done:
             done.add(name)
@@ -1222,6 +1221,7 @@ def _populate_text(text, wanted, prune):
             out.extend(body + section[content:])
         elif prune or name in done:
             report["removed"].append(name)
+            out.extend(line for line in section[content:] if line.strip())
         else:
             out.extend(section)
     for name, items in wanted.items():
@@ -4020,7 +4020,8 @@ def _open_on_windows(url, environ):
                                   stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         except (OSError, subprocess.SubprocessError) as exc:
-            _debug("cannot run %s: %s", argv[0], exc)
+            # (its text would hold the command line: the URL may be secret)
+            _debug("cannot run %s: %s", argv[0], type(exc).__name__)
             continue
         if done.returncode == 0:
             return True
@@ -4174,25 +4175,29 @@ def _profile_name_for(account, role, name_format="{account_name}.{role_name}",
     return "".join(c if c in _NAME_CHARS else "-" for c in raw)
 
 
-def _populated_profiles(profile, accounts, *, taken, region=None,
-                        name_format="{account_name}.{role_name}", prefix="",
-                        process_command=None):
+def _populated_profiles(profile, accounts, *, taken, existing=None,
+                        region=None, name_format="{account_name}.{role_name}",
+                        prefix="", process_command=None):
     """{name: [(key, value)]} of one profile per account and role (and a
     ``NAME-process`` wrapper each when ``process_command`` is given), all
-    marked sso_auto_populated; and warnings.  A name that a hand-written
-    profile (``taken``) or an earlier generated one already has gets
-    ``-<account id>`` (then ``-2``, ``-3``...): the same input always gives
-    the same names."""
+    marked sso_auto_populated; and warnings.  An (account, role) generated
+    before keeps its name (``existing``: {(account id, role): name}); a new
+    name that another profile (``taken``) or an earlier generated one has
+    gets ``-<account id>`` (then ``-2``, ``-3``...), so names never move."""
     wanted, warnings = {}, []
+    existing = dict(existing or {})
+    kept = set(existing.values())
 
     def unique(name, account_id):
         if name in taken:
-            warnings.append('profile "%s" is hand-written: the generated one '
-                            'is named "%s-%s"' % (name, name, account_id))
-        if name in taken or name in wanted:
+            warnings.append('profile "%s" exists and is not generated from '
+                            'this source: the generated one is named "%s-%s"'
+                            % (name, name, account_id))
+        used = taken | kept | set(wanted)
+        if name in used:
             name = "%s-%s" % (name, account_id)
         base, n = name, 2
-        while name in taken or name in wanted:
+        while name in used:
             name, n = "%s-%d" % (base, n), n + 1
         return name
 
@@ -4205,13 +4210,15 @@ def _populated_profiles(profile, accounts, *, taken, region=None,
     for account in sorted(accounts, key=lambda a: (a.get("accountName") or "",
                                                    a["accountId"])):
         for role in sorted(account["roles"]):
-            name = unique(_profile_name_for(
-                account, role, prefix.replace("{", "{{").replace("}", "}}")
-                + name_format, region), account["accountId"])
+            name = existing.get((account["accountId"], role)) or unique(
+                _profile_name_for(account, role, prefix.replace(
+                    "{", "{{").replace("}", "}}") + name_format, region),
+                account["accountId"])
             wanted[name] = source + [("sso_account_id", account["accountId"]),
                                      ("sso_role_name", role)] + tail
             if process_command:
-                wrapper = unique(name + "-process", account["accountId"])
+                wrapper = name + "-process" if name + "-process" in kept \
+                    else unique(name + "-process", account["accountId"])
                 wanted[wrapper] = [("credential_process", "%s export --profile "
                                     "%s" % (process_command, name))] + tail
     return wanted, warnings
@@ -4535,7 +4542,7 @@ class _CredentialServer(object):
         # [(profile name, source)]: /credentials serves the first one
         self.profiles = list(profiles) if profiles else [("", source)]
         self.imds = imds  # an _ImdsIdentity: speak IMDSv2 instead
-        self._imds_tokens = {}  # token -> deadline (time.monotonic)
+        self._imds_key = os.urandom(32)  # signs the IMDS session tokens
         self._token = token.encode("utf-8")
         listener = socket.socket(socket.AF_INET6 if ":" in host
                                  else socket.AF_INET, socket.SOCK_STREAM)
@@ -4862,37 +4869,49 @@ class _CredentialServer(object):
     def _imds_route(self, method, path, headers):
         """The instance metadata service, version 2, as the SDKs read it
         (EC2 User Guide, "Use IMDSv2")."""
-        import secrets
-
         host = headers.get("host", "")
-        host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-        if not (_is_loopback(host) or host.strip("[]") == self.host):
+        host = host[1:host.find("]")] if host.startswith("[") else \
+            host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        if not (_is_loopback(host) or host == self.host):
             return 403, "Forbidden"  # DNS rebinding: only our own names
         if "x-forwarded-for" in headers:
             return 403, "Forbidden"  # as IMDS: never through a proxy
-        now = time.monotonic()
         if path == "/latest/api/token":
             if method != "PUT":
                 return 405, "Method Not Allowed", [("Allow", "PUT")]
             ttl = headers.get("x-aws-ec2-metadata-token-ttl-seconds", "")
-            if not (ttl.isdigit() and 1 <= int(ttl) <= 21600):
+            if not (ttl and len(ttl) <= 5 and all(c in _DIGITS for c in ttl)
+                    and 1 <= int(ttl) <= 21600):
                 return 400, "Bad Request"
-            if len(self._imds_tokens) >= 4096:  # forget expired ones first
-                self._imds_tokens = {t: d for t, d in self._imds_tokens.items()
-                                     if d > now}
-            token = secrets.token_urlsafe(32)
-            if len(self._imds_tokens) < 4096:
-                self._imds_tokens[token] = now + int(ttl)
-            return 200, token, [("X-aws-ec2-metadata-token-ttl-seconds", ttl)]
+            return 200, self._imds_token(time.time() + int(ttl)), [
+                ("X-aws-ec2-metadata-token-ttl-seconds", ttl)]
         if method not in ("GET", "HEAD"):
             return 405, "Method Not Allowed", [("Allow", "GET")]
         token = headers.get("x-aws-ec2-metadata-token")
-        if token is not None or not self.imds.allow_v1:
-            deadline = self._imds_tokens.get(token or "")
-            if deadline is None or deadline <= now:
-                return 401, "Unauthorized"
+        if (token is not None or not self.imds.allow_v1) and \
+                not self._imds_token_valid(token or ""):
+            return 401, "Unauthorized"
         return self.imds.answer(path, lambda **kw: self._credentials(
             self.profiles[0][1], **kw))
+
+    def _imds_token(self, deadline):
+        """A session token that carries its own deadline, signed: nothing is
+        stored, so no number of token requests can crowd out real ones."""
+        import hashlib
+        import hmac
+
+        text = "%d" % deadline
+        return "%s.%s" % (text, hmac.new(self._imds_key, text.encode("ascii"),
+                                         hashlib.sha256).hexdigest())
+
+    def _imds_token_valid(self, token):
+        import hmac
+
+        deadline, _, _signature = token.partition(".")
+        return bool(deadline) and all(c in _DIGITS for c in deadline) and \
+            len(deadline) <= 12 and int(deadline) > time.time() and \
+            hmac.compare_digest(token.encode("ascii", "replace"),
+                                self._imds_token(int(deadline)).encode("ascii"))
 
 
 class _ImdsIdentity(object):
@@ -4921,6 +4940,8 @@ class _ImdsIdentity(object):
                 "InstanceProfileId": "AIPAAAAAAAAAAAAAAAAAA"}
         if path == "/latest/meta-data/placement/region":
             return 200, self.region
+        if path.rstrip("/") == "/latest/meta-data/placement/availability-zone":
+            return 200, self.region + "a"  # botocore reads the region here
         if path == "/latest/dynamic/instance-identity/document":
             return 200, {"accountId": self.account_id, "region": self.region,
                          "availabilityZone": self.region + "a",
@@ -5242,7 +5263,14 @@ def _serve_sources(options):
             continue
         seen.add(chain.top.name)
         source = CredentialsCache(chain.provider, expiry_window=_SERVE_WINDOW)
-        source.retrieve()  # a sign-in problem shows now, not at a request
+        try:
+            source.retrieve()  # a sign-in problem shows now, not at a request
+        except Error as exc:
+            if not getattr(options, "all_profiles", False):
+                raise
+            _note('ssocreds: not serving profile "%s": %s' % (
+                chain.top.name, _one_line(exc, 300)))
+            continue
         served.append((chain, source))
     if not served:
         raise ConfigError("no profile of the config can be served (SSO "
@@ -5377,6 +5405,9 @@ def _announce_server(options, served, server, token, host):
         _note("ssocreds: serving profile %s as the instance metadata service "
               "(IMDSv2%s) on %s/; stop with Ctrl-C or SIGTERM" % (
                   names, " and v1" if options.imds_v1 else "", server.base_url))
+        _note("ssocreds: note: IMDS has no secret: any program on this machine "
+              "that can reach the port gets these credentials (the container "
+              "endpoint, plain serve, asks for a token)")
     else:
         _note("ssocreds: serving credentials for profile%s %s on %s (health: "
               "%s); stop with Ctrl-C or SIGTERM" % (
@@ -5402,11 +5433,12 @@ def _exec_with_server(options):
             served, server, token, options.imds))
         # these would win over the endpoint in the SDKs' credential chains
         for name in ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") + ((
+                     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                     "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+                     "AWS_ROLE_SESSION_NAME") + ((
                          "AWS_CONTAINER_CREDENTIALS_FULL_URI",
                          "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                         "AWS_EC2_METADATA_DISABLED", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                         "AWS_ROLE_ARN") if options.imds else ()):
+                         "AWS_EC2_METADATA_DISABLED") if options.imds else ()):
             env.pop(name, None)
         sys.stdout.flush()
         try:
@@ -5444,8 +5476,10 @@ def _cli_target(options):
             profile = _load_profile(options.profile, require_role=False)
         except ConfigError:
             wrapped = _wrapped_profile(options.profile)
-            if wrapped is not None:
-                profile = _load_profile(wrapped, require_role=False)
+            followed = getattr(options, "followed", ())
+            if wrapped is not None and wrapped not in followed and \
+                    wrapped != _profile_name(options.profile):
+                profile = _cli_target(_wrapper_options(options, wrapped))
                 profile.reached_from = (
                     'profile "%s" runs ssocreds for it (credential_process)'
                     % _profile_name(options.profile))
@@ -5459,6 +5493,17 @@ def _cli_target(options):
                         chain.top.name, "s" if len(chain.links) > 1 else ""))
     profile.timeouts = _cli_timeouts(options)
     return profile
+
+
+def _wrapper_options(options, profile):
+    """``options`` for the profile a credential_process wrapper names."""
+    import copy
+
+    result = copy.copy(options)
+    result.followed = getattr(options, "followed", ()) + (
+        _profile_name(options.profile),)  # wrappers of wrappers never loop
+    result.profile, result.sso_session = profile, None
+    return result
 
 
 def _wrapped_profile(name):
@@ -5607,15 +5652,25 @@ def _cmd_populate(options):
         except UnicodeDecodeError as exc:
             raise ConfigError("the config file %s is not valid UTF-8 (byte %d)"
                               % (path, exc.start), path=path) from None
-        taken = {name for name, settings in _parse_config(text, path)[
-            "profiles"].items() if str(settings.get(_POPULATED, "")).lower()
-            != "true"}
+        parsed = _parse_config(text, path)["profiles"]
+        owner = ("sso_session", profile.sso_session) if profile.sso_session \
+            else ("sso_start_url", profile.start_url)
+        generated = {name for name, settings in parsed.items()
+                     if str(settings.get(_POPULATED, "")).lower() == "true"}
+        ours = {name for name in generated
+                if parsed[name].get(owner[0]) == owner[1]}
+        ours |= {name for name in generated
+                 if name.endswith("-process") and name[:-8] in ours}
+        existing = {(parsed[name].get("sso_account_id"),
+                     parsed[name].get("sso_role_name")): name
+                    for name in ours if "sso_account_id" in parsed[name]}
         wanted, warnings = _populated_profiles(
-            profile, accounts, taken=taken, region=region,
+            profile, accounts, taken=set(parsed) - ours, existing=existing,
+            region=region,
             name_format=options.name or "{account_name}.{role_name}",
             prefix=options.prefix or "", process_command=(
                 _this_command() if options.credential_process else None))
-        updated, report = _populate_text(text, wanted, options.prune)
+        updated, report = _populate_text(text, wanted, options.prune, ours)
         for warning in warnings:
             _note("ssocreds: warning: " + warning)
         if options.dry_run:
@@ -5644,9 +5699,14 @@ def _this_command():
     program = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     if os.path.basename(program) in ("ssocreds", "ssocreds.exe") and \
             os.path.isfile(program):
-        return _shell_quote(program)
-    return "%s %s" % (_shell_quote(sys.executable), _shell_quote(
-        os.path.abspath(__file__)))
+        argv = [program]
+    else:
+        argv = [sys.executable, os.path.abspath(__file__)]
+    if os.name == "nt":  # botocore splits it with Windows rules there
+        import subprocess
+
+        return subprocess.list2cmdline(argv)
+    return " ".join(_shell_quote(arg) for arg in argv)
 
 
 def _name_format(text):
@@ -6042,6 +6102,8 @@ def _option_value(command, option, text):
 
 def _cli_message(exc, options):
     """The one stderr line for ``exc``: what is wrong, then the fix."""
+    if isinstance(options.profile, list):  # serve --profile A --profile B
+        options.profile = options.profile[0]
     if isinstance(exc, InvalidTokenError):
         profile = _profile_name(options.profile)
         text = 'the SSO session for profile "%s" has expired or is invalid' % (
@@ -6063,7 +6125,7 @@ def _region_hint(options):
     """Where the sso_region of the command's profile comes from."""
     try:
         profile = _cli_target(options)
-    except Error:
+    except Exception:  # only a hint: never fail while giving it
         return "check the sso_region setting"
     where = "[sso-session %s]" % _shell_quote(profile.sso_session) \
         if profile.sso_session else "[profile %s]" % _shell_quote(profile.name)

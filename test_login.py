@@ -592,3 +592,18 @@ def test_wsl_opens_the_windows_browser(tmp_path, tools):
 def test_wsl_without_a_way_out_says_so(tmp_path):
     assert mod._open_in_browser(URL, _clean_env(
         tmp_path, WSL_DISTRO_NAME="Ubuntu", PATH=str(tmp_path))) is False
+
+
+def test_status_follows_a_wrapper_of_a_role_chain(session, fake):
+    with open(session.config, "a") as f:
+        f.write("\n[profile ops]\nrole_arn = arn:aws:iam::111122223333:role/"
+                "Ops\nsource_profile = dev\n\n[profile ops-process]\n"
+                "credential_process = ssocreds export --profile ops\n\n"
+                "[profile loop]\ncredential_process = ssocreds export "
+                "--profile loop\n")
+    text = run_cli(["status", "--profile", "ops-process"], env())
+    assert text.returncode == 0, text.stderr
+    assert "profile:      dev\n" in text.stdout
+    looped = run_cli(["status", "--profile", "loop"], env())
+    assert looped.returncode == 1 and "Traceback" not in looped.stderr
+    assert "internal error" not in looped.stderr

@@ -87,7 +87,8 @@ def test_hand_written_bytes_stay_as_they_were(org, fake):
     assert b"\n" not in data.replace(b"\r\n", b"")  # CRLF throughout
     text = data.decode("utf-8-sig")
     assert "[profile dev.ReadOnly-111122223333]" in text  # not the user's
-    assert 'profile "dev.ReadOnly" is hand-written' in result.stderr
+    assert 'profile "dev.ReadOnly" exists and is not generated from this ' \
+        'source' in result.stderr
 
 
 def test_colliding_names_are_made_unique_the_same_way_every_time(org, fake):
@@ -132,3 +133,44 @@ def test_credential_process_wrappers(org, fake):
 def test_a_bad_name_format_is_a_usage_error(org, fake):
     result = run_cli(["populate", "--profile", "dev", "--name", "{nope}"], env())
     assert result.returncode == 2 and "{account_name}" in result.stderr
+
+
+def test_another_sessions_profiles_are_never_touched(org, fake):
+    populate()
+    with open(org.config, "a") as f:  # a second organisation, same names
+        f.write("\n[sso-session other]\nsso_start_url = %s/other\n"
+                "sso_region = us-east-1\n" % START_URL)
+    org.write_token("other", access_token="other-token")
+    fake.add_token("other-token")
+    before = read(org).decode()
+    result = run_cli(["populate", "--sso-session", "other", "--prune"], env())
+    assert result.returncode == 0, result.stderr
+    after = read(org).decode()
+    assert before in after  # the first session's profiles stay as they were
+    assert "[profile dev.ReadOnly-111122223333]\nsso_session = other" in after
+    assert "0 removed" in result.stderr
+
+
+def test_a_generated_name_stays_with_its_account(org, fake):
+    populate()
+    # a new account whose name sorts first and sanitises to the same name
+    fake.accounts["000011112222"] = {"name": "prod env", "email": "x@x",
+                                     "roles": ["Deploy"]}
+    populate()
+    text = read(org).decode()
+    assert "[profile prod-env.Deploy]\nsso_session = my-sso\nsso_account_id" \
+           " = 444455556666" in text  # unchanged
+    assert "[profile prod-env.Deploy-000011112222]\nsso_session = my-sso\n" \
+           "sso_account_id = 000011112222" in text
+
+
+def test_comments_after_a_generated_section_are_kept(org, fake):
+    populate("--prune")
+    with open(org.config, "a") as f:
+        f.write("\n# ---- my profiles ----\n[profile mine]\nregion = x\n")
+    before = read(org)
+    result = populate("--prune")
+    assert read(org) == before and "3 unchanged" in result.stderr
+    fake.accounts["444455556666"]["roles"] = []
+    populate("--prune")
+    assert b"# ---- my profiles ----\n[profile mine]" in read(org)

@@ -627,7 +627,7 @@ def test_imds_refusals(imds, headers, host, status):
                    headers, host)[0] == status
 
 
-@pytest.mark.parametrize("ttl", ["", "0", "21601", "x"])
+@pytest.mark.parametrize("ttl", ["", "0", "21601", "x", "\u00b2"])
 def test_imds_token_needs_a_valid_ttl(imds, ttl):
     _server, request = imds
     headers = [("X-aws-ec2-metadata-token-ttl-seconds", ttl)] if ttl else []
@@ -635,13 +635,42 @@ def test_imds_token_needs_a_valid_ttl(imds, ttl):
 
 
 def test_an_expired_imds_token_gets_401_then_a_new_one_works(imds):
+    import time as clock
+
     server, request = imds
-    token = _token(request, "60")
-    server._imds_tokens[token] = 0.0  # its TTL has passed
+    expired = server._imds_token(clock.time() - 1)  # as one whose TTL passed
     path = "/latest/meta-data/iam/security-credentials/"
-    assert request("GET", path, [("X-aws-ec2-metadata-token", token)])[0] == 401
+    assert request("GET", path, [("X-aws-ec2-metadata-token", expired)])[0] \
+        == 401
+    forged = _token(request).replace(".", "9.", 1)  # a later deadline, same mac
+    assert request("GET", path, [("X-aws-ec2-metadata-token", forged)])[0] \
+        == 401
+    for _ in range(200):  # tokens are not stored: a flood crowds out nothing
+        _token(request)
     fresh = _token(request)
     assert request("GET", path, [("X-aws-ec2-metadata-token", fresh)])[0] == 200
+
+
+def test_imds_answers_ipv6_loopback_and_the_availability_zone():
+    server = mod._CredentialServer(
+        _Constant(), "unused", host="::1", imds=mod._ImdsIdentity(
+            "ReadOnly", "111122223333", "eu-west-1")).start()
+    try:
+        import http.client
+
+        conn = http.client.HTTPConnection("::1", server.port, timeout=10)
+        conn.request("PUT", "/latest/api/token", headers={
+            "X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        response = conn.getresponse()
+        token = response.read().decode()
+        assert response.status == 200  # Host: [::1]:PORT is ours
+        conn.request("GET", "/latest/meta-data/placement/availability-zone/",
+                     headers={"X-aws-ec2-metadata-token": token})
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, b"eu-west-1a")
+        conn.close()
+    finally:
+        server.stop()
 
 
 def test_imds_v1_only_when_asked(monkeypatch):
@@ -729,3 +758,39 @@ def test_one_server_for_several_profiles(session, fake):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
+
+
+@pytest.mark.skipif(not botocore_available(), reason="botocore not installed")
+def test_exec_serve_wins_over_web_identity_variables(session, fake, tmp_path):
+    token_file = tmp_path / "web-identity-token"
+    token_file.write_text("header.payload.signature")
+    e = env()
+    e.update(AWS_PROFILE="dev", AWS_WEB_IDENTITY_TOKEN_FILE=str(token_file),
+             AWS_ROLE_ARN="arn:aws:iam::111122223333:role/Irsa")
+    code = ("import botocore.session; print(botocore.session.Session()"
+            ".get_credentials().method)")
+    result = run_cli(["exec", "--serve", "--", sys.executable, "-c", code], e)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "container-role"
+
+
+def test_all_profiles_skips_what_cannot_be_served(session, fake):
+    with open(session.config, "a") as f:
+        f.write("\n[profile stale]\nsso_session = my-sso\nsso_account_id = "
+                "111122223333\nsso_role_name = Gone\n\n[profile plain]\n"
+                "region = eu-west-1\n")
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "ssocreds.py"), "serve",
+         "--all-profiles"], env=env(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, universal_newlines=True)
+    try:
+        values = dict(proc.stdout.readline().strip().split("=", 1)
+                      for _ in range(2))
+        base = values["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        token = values["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+        assert get(base.replace("/credentials", "/profiles"), token)[2] == {
+            "profiles": ["dev"]}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=10)
+    assert 'not serving profile "stale"' in err and "Traceback" not in err
