@@ -107,11 +107,25 @@ def calls(fake, start):
     return seen
 
 
-def botocore_outcome(profile):
+_LOADER = []
+
+
+def botocore_session(profile):
+    """A fresh botocore Session sharing one data loader (its service models
+    are read once, as in a long-running program)."""
     import botocore.session
 
+    session = botocore.session.Session(profile=profile)
+    if _LOADER:
+        session.register_component("data_loader", _LOADER[0])
+    else:
+        _LOADER.append(session.get_component("data_loader"))
+    return session
+
+
+def botocore_outcome(profile):
     try:
-        creds = botocore.session.Session(profile=profile).get_credentials()
+        creds = botocore_session(profile).get_credentials()
         if creds is None:
             return "fail", "no credentials"
         creds.get_frozen_credentials()
@@ -433,14 +447,12 @@ def test_readme_lists_every_difference_the_suite_knows():
 @pytest.mark.parametrize("service, client", [("sso", "PortalClient"),
                                              ("sso-oidc", "OIDCClient")])
 def test_endpoints_agree(home, monkeypatch, config, env, service, client):
-    import botocore.session
-
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     first, _, rest = config.partition("[services")
     home.write_config(DEV + first + SESSION + (("[services" + rest)
                                                if rest else ""))
-    theirs = botocore.session.Session(profile="dev").create_client(
+    theirs = botocore_session("dev").create_client(
         service, region_name="us-west-2").meta.endpoint_url
     profile = ssocreds._load_profile("dev")
     ours = ssocreds._client(getattr(ssocreds, client), profile,
