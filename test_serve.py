@@ -498,7 +498,7 @@ def test_health_and_refusals_do_not_wait_for_busy_workers(monkeypatch):
             return _Constant().retrieve()
 
     monkeypatch.setattr(mod, "_SERVE_WORKERS", 1)
-    monkeypatch.setattr(mod, "_SERVE_STOP_TIMEOUT", 1.0)
+    monkeypatch.setattr(mod, "_SERVE_STOP_TIMEOUT", 0.3)
     server = mod._CredentialServer(Slow(), "tok").start()
     try:
         waiting = [_connect(server) for _ in range(3)]
