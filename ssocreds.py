@@ -5920,7 +5920,8 @@ reports P (and says so).
         "in the config; exit 0 only when every one is usable")),
         _cmd_status, exclusive=("--profile", "--sso-session", "--all")),
     _Command("serve", "serve refreshing credentials to other processes and "
-             "containers (the ECS container credentials endpoint)", """\
+             "containers (the ECS container credentials endpoint, or IMDSv2)",
+             """\
 Serve refreshing credentials over the container credentials protocol that
 every AWS SDK speaks.  Prints AWS_CONTAINER_CREDENTIALS_FULL_URI and
 AWS_CONTAINER_AUTHORIZATION_TOKEN as NAME=value lines (or writes them to
