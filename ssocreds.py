@@ -1136,6 +1136,16 @@ def _ini_setting(key, value):
     return "%s = %s" % _ini_checked(key, value)
 
 
+def _ini_lines(text):
+    """(lines, line ending) of INI ``text`` to rewrite: split where
+    configparser splits, the file's own ending to join them again."""
+    newline = "\r\n" if "\r\n" in text else "\r" if "\r" in text else "\n"
+    lines = _lines(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines, newline
+
+
 def _merge_credentials_section(text, section, values):
     """Set ``values`` in ``[section]`` of credentials-file ``text``.
 
@@ -1144,10 +1154,7 @@ def _merge_credentials_section(text, section, values):
     Stale credential keys that ``values`` does not set are removed.
     """
     header = _ini_section(section)
-    newline = "\r\n" if "\r\n" in text else "\r" if "\r" in text else "\n"
-    lines = _lines(text)  # line breaks as configparser sees them
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines, newline = _ini_lines(text)
     start = end = None
     for i, line in enumerate(lines):
         stripped = line.strip()
@@ -1192,10 +1199,7 @@ def _populate_text(text, wanted, prune, ours):
     section ends at its last setting (comments after it are kept).  Returns
     (text, {"added", "updated", "removed", "unchanged": [names]}).
     """
-    newline = "\r\n" if "\r\n" in text else "\r" if "\r" in text else "\n"
-    lines = _lines(text)
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines, newline = _ini_lines(text)
     starts = [i for i, line in enumerate(lines)
               if line.strip().startswith("[") and "]" in line]
     report = {"added": [], "updated": [], "removed": [], "unchanged": []}
@@ -1583,6 +1587,23 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+def _read_utf8_file(path, what):
+    """(text, byte-order mark) of the UTF-8 file at ``path`` (("", b"")
+    when it does not exist); ConfigError naming the ``what`` otherwise."""
+    try:
+        data = _read_file(path)
+        return _decode_utf8(data), data[:3] if data.startswith(
+            b"\xef\xbb\xbf") else b""
+    except FileNotFoundError:
+        return "", b""
+    except OSError as exc:
+        raise ConfigError("cannot read the %s %s: %s" % (
+            what, path, _os_error_text(exc)), path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError("the %s %s is not valid UTF-8 (byte %d)" % (
+            what, path, exc.start), path=path) from None
+
+
 def _write_credentials_file(path, section, creds):
     """Write ``creds`` into ``[section]`` of the credentials file, keeping
     the rest, its line endings and byte-order mark; returns a warning (or
@@ -1590,17 +1611,11 @@ def _write_credentials_file(path, section, creds):
     values = dict(_credential_items(creds, (
         "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
         "aws_session_expiration", "aws_account_id")))
-    bom = b""
+    text, bom = _read_utf8_file(path, "credentials file")
     try:
-        data = _read_file(path)
-        bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
-        text = _decode_utf8(data)
         mode = os.stat(path).st_mode & 0o777
     except FileNotFoundError:
-        text, mode = "", 0o600
-    except (OSError, UnicodeDecodeError) as exc:
-        raise Error("cannot read the credentials file %s: %s" % (
-            path, _os_error_text(exc))) from exc
+        mode = 0o600
     warning = None
     if mode & 0o077 and os.name != "nt":
         warning = ("%s was readable or writable by others (mode %04o); it is "
@@ -3150,29 +3165,15 @@ def _profile_name(profile=None, environ=None):
     return "default"
 
 
-def _read_text_file(path, what):
-    """The text of the UTF-8 file at ``path`` ("" when it does not exist)."""
-    try:
-        return _decode_utf8(_read_file(path))
-    except FileNotFoundError:
-        return ""
-    except OSError as exc:
-        raise ConfigError("cannot read the %s %s: %s" % (
-            what, path, _os_error_text(exc)), path=path) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError("the %s %s is not valid UTF-8 (byte %d)" % (
-            what, path, exc.start), path=path) from None
-
-
 def _read_config(path, environ=None):
     """The config file at ``path`` as _parse_config groups it, with the
     sections of the shared credentials file merged into the profiles of
     the same name (its keys win), as botocore's Session.full_config does."""
-    config = _lazy_config(_read_text_file(path, "config file"), path)
+    config = _lazy_config(_read_utf8_file(path, "config file")[0], path)
     profiles = config["profiles"]
     credentials = _credentials_file_path(environ)
-    config["credentials"] = _parse_ini(_read_text_file(
-        credentials, "credentials file"), credentials)
+    config["credentials"] = _parse_ini(_read_utf8_file(
+        credentials, "credentials file")[0], credentials)
     config["credentials_path"] = credentials
     for name, values in config["credentials"].items():
         profiles[name] = dict(profiles.get(name, {}), **values)
@@ -5245,7 +5246,7 @@ def _serve_sources(options):
     it first."""
     names = options.profile if isinstance(options.profile, list) else [
         options.profile]
-    if getattr(options, "all_profiles", False):
+    if options.all_profiles:
         path = _config_path(None, os.environ)
         names = sorted(_read_config(path, os.environ)["profiles"])
     served, seen = [], set()
@@ -5255,7 +5256,7 @@ def _serve_sources(options):
                                  timeouts=_cli_timeouts(options),
                                  mfa_prompt=_ask_mfa_code)
         except ConfigError as exc:
-            if not getattr(options, "all_profiles", False):
+            if not options.all_profiles:
                 raise
             _debug("not serving profile %s: %s", name, exc)
             continue
@@ -5266,7 +5267,7 @@ def _serve_sources(options):
         try:
             source.retrieve()  # a sign-in problem shows now, not at a request
         except Error as exc:
-            if not getattr(options, "all_profiles", False):
+            if not options.all_profiles:
                 raise
             _note('ssocreds: not serving profile "%s": %s' % (
                 chain.top.name, _one_line(exc, 300)))
@@ -5495,14 +5496,20 @@ def _cli_target(options):
     return profile
 
 
-def _wrapper_options(options, profile):
-    """``options`` for the profile a credential_process wrapper names."""
+def _options_for(options, profile):
+    """A copy of ``options`` for another profile."""
     import copy
 
     result = copy.copy(options)
+    result.profile, result.sso_session = profile, None
+    return result
+
+
+def _wrapper_options(options, profile):
+    """``options`` for the profile a credential_process wrapper names."""
+    result = _options_for(options, profile)
     result.followed = getattr(options, "followed", ()) + (
         _profile_name(options.profile),)  # wrappers of wrappers never loop
-    result.profile, result.sso_session = profile, None
     return result
 
 
@@ -5639,19 +5646,7 @@ def _cmd_populate(options):
         profile.settings.get("region"), str) else None)
     accounts = _list_accounts(profile)
     with _FileLock(path + ".lock"):
-        try:
-            data = _read_file(path)
-        except FileNotFoundError:
-            data = b""
-        except OSError as exc:
-            raise Error("cannot read the config file %s: %s" % (
-                path, _os_error_text(exc))) from None
-        bom = data[:3] if data.startswith(b"\xef\xbb\xbf") else b""
-        try:
-            text = _decode_utf8(data)
-        except UnicodeDecodeError as exc:
-            raise ConfigError("the config file %s is not valid UTF-8 (byte %d)"
-                              % (path, exc.start), path=path) from None
+        text, bom = _read_utf8_file(path, "config file")
         parsed = _parse_config(text, path)["profiles"]
         owner = ("sso_session", profile.sso_session) if profile.sso_session \
             else ("sso_start_url", profile.start_url)
@@ -6104,7 +6099,7 @@ def _option_value(command, option, text):
 def _cli_message(exc, options):
     """The one stderr line for ``exc``: what is wrong, then the fix."""
     if isinstance(options.profile, list):  # serve --profile A --profile B
-        options.profile = options.profile[0]
+        options = _options_for(options, options.profile[0])
     if isinstance(exc, InvalidTokenError):
         profile = _profile_name(options.profile)
         text = 'the SSO session for profile "%s" has expired or is invalid' % (
